@@ -1,0 +1,75 @@
+"""Turn ``--kubeconfig``/``--context`` into a Transport, the way kubectl reads them.
+
+The kubeconfig is read by the official client (exec plugins, token files, client
+certificates, proxies); this module only picks the file and context and explains failures.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kubernetes import config as kube_config
+from kubernetes.client import ApiClient, Configuration
+from kubernetes.config.config_exception import ConfigException
+
+from kbundle.cluster.transport import Target, Transport
+from kbundle.errors import UsageError
+
+
+def kubeconfig_path(explicit: str | None) -> str | None:
+    """``--kubeconfig``, else ``$KUBECONFIG``, else ``~/.kube/config``, else None."""
+    if explicit:
+        return explicit
+    from_env = os.environ.get("KUBECONFIG")
+    if from_env:
+        return from_env
+    default = Path.home() / ".kube" / "config"
+    return str(default) if default.exists() else None
+
+
+def connect(
+    kubeconfig: str | None = None, context: str | None = None, *, pool_size: int = 16
+) -> Transport:
+    """Open a transport to the cluster of ``context`` (default: the current context)."""
+    path = kubeconfig_path(kubeconfig)
+    configuration = Configuration()
+    if path is None:
+        if not os.environ.get("KUBERNETES_SERVICE_HOST"):
+            raise UsageError(
+                "no kubeconfig: pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config"
+            )
+        kube_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        chosen = context or "in-cluster"
+    else:
+        chosen = _choose_context(path, context)
+        try:
+            kube_config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=path,
+                context=chosen,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+        except ConfigException as error:
+            raise UsageError(f"kubeconfig {path}, context {chosen}: {error}") from error
+    configuration.connection_pool_maxsize = pool_size
+    return Transport(ApiClient(configuration), Target(context=chosen, server=configuration.host))
+
+
+def _choose_context(path: str, requested: str | None) -> str:
+    if not Path(path.split(os.pathsep, maxsplit=1)[0]).expanduser().exists():
+        raise UsageError(f"kubeconfig {path} does not exist")
+    try:
+        contexts, active = kube_config.list_kube_config_contexts(config_file=path)  # type: ignore[no-untyped-call]
+    except ConfigException as error:
+        raise UsageError(f"kubeconfig {path}: {error}") from error
+    names = [c["name"] for c in contexts]
+    if requested is None:
+        if not active:
+            raise UsageError(f"kubeconfig {path} has no current context; pass --context")
+        return str(active["name"])
+    if requested not in names:
+        raise UsageError(
+            f"context {requested!r} is not in kubeconfig {path} (has: {', '.join(names)})"
+        )
+    return requested

@@ -1,0 +1,164 @@
+"""HTTP requests to one apiserver, with errors translated once into kbundle's own.
+
+Built on the official client's configuration and REST client (auth, TLS, proxies, token
+refresh) but asks for plain JSON: the generated model classes are slow for thousands of
+objects and lose unknown fields of custom resources.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import urllib3
+from kubernetes.client import ApiClient
+from kubernetes.client.exceptions import ApiException
+
+from kbundle import __version__
+from kbundle.errors import ClusterError
+
+JSON = "application/json"
+APPLY_PATCH = "application/apply-patch+yaml"
+MERGE_PATCH = "application/merge-patch+json"
+DEFAULT_TIMEOUT = (10.0, 120.0)  # connect, read
+
+
+class ApiError(ClusterError):
+    """The apiserver answered with an error status."""
+
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        retry_after: float | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"{method} {path}: {status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.server_message = message
+        self.retry_after = retry_after
+        self.details = dict(details or {})
+
+
+class Unreachable(ClusterError):
+    """No answer from the apiserver (refused, reset, timed out)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where requests go, for messages and manifests (never credentials)."""
+
+    context: str
+    server: str
+
+
+class Transport:
+    """Thread-safe JSON requests against one apiserver."""
+
+    def __init__(self, api_client: ApiClient, target: Target) -> None:
+        self._api = api_client
+        self.target = target
+        self._base = api_client.configuration.host.rstrip("/")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str | int | bool] | None = None,
+        body: Any = None,
+        content_type: str = JSON,
+        accept: str = JSON,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+    ) -> Any:
+        """Send one request; return the decoded JSON answer or raise ApiError/Unreachable."""
+        url = self._base + quote(path, safe="/:@")
+        if query:
+            url += "?" + urlencode({k: _query_value(v) for k, v in query.items()})
+        headers = {"Accept": accept, "User-Agent": f"kbundle/{__version__}"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        for setting in self._api.configuration.auth_settings().values():
+            if setting["in"] == "header" and setting["value"]:
+                headers[setting["key"]] = setting["value"]
+        try:
+            response = self._api.rest_client.request(  # type: ignore[no-untyped-call]
+                method, url, headers=headers, body=body, _request_timeout=timeout
+            )
+            data = response.read()
+        except ApiException as error:  # TLS failures arrive as status-0 ApiExceptions
+            raise Unreachable(
+                f"{self.target.server} ({self.target.context}): {_first_line(error.reason)}",
+                hint="check the kubeconfig's server and certificate authority",
+            ) from error
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise Unreachable(
+                f"{self.target.server} ({self.target.context}) did not answer: "
+                f"{_first_line(str(error))}",
+                hint="is the cluster running and reachable from here?",
+            ) from error
+        if 200 <= response.status < 300:
+            return json.loads(data) if data else None
+        raise _api_error(
+            method=method,
+            path=path,
+            status=response.status,
+            reason=response.reason,
+            data=data,
+            headers=response.getheaders(),
+        )
+
+
+def _query_value(value: str | int | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else "unknown error"
+
+
+def _api_error(
+    *,
+    method: str,
+    path: str,
+    status: int,
+    reason: str | None,
+    data: bytes,
+    headers: Mapping[str, str],
+) -> ApiError:
+    message, status_reason = "", reason or ""
+    details: dict[str, Any] = {}
+    try:
+        document = json.loads(data)
+        if isinstance(document, dict):
+            message = str(document.get("message", ""))
+            details = document.get("details") or {}
+            status_reason = str(document.get("reason") or status_reason)
+    except ValueError:
+        message = data.decode(errors="replace").strip()[:300]
+    retry_after = None
+    raw = headers.get("Retry-After") or headers.get("retry-after")
+    if raw:
+        try:
+            retry_after = float(raw)
+        except ValueError:
+            retry_after = None
+    return ApiError(
+        status,
+        status_reason,
+        message or status_reason,
+        method=method,
+        path=path,
+        retry_after=retry_after,
+        details=details,
+    )

@@ -1,0 +1,74 @@
+"""Session-wide real clusters: ``source_cluster`` and ``destination_cluster``.
+
+Existing clusters named by KBUNDLE_TEST_*_KUBECONFIG are used as they are; otherwise two
+local control planes are started for the session (tied to this process, so they die with
+it) and stopped at the end. Provisioning failures are errors, never skips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kbundle.cluster import Cluster
+from kbundle.testenv import (
+    ROLES,
+    ClusterUnderTest,
+    LocalCluster,
+    OwnedLocalCluster,
+    existing_clusters_from_env,
+    locate,
+    start_clusters,
+)
+from kbundle.testenv.clusters import service_cidr
+from tests.kube import connect_to, create, unique_name
+
+
+@pytest.fixture(scope="session")
+def clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ClusterUnderTest]]:
+    existing = existing_clusters_from_env()
+    if existing is not None:
+        yield dict(existing)
+        return
+    binaries = locate(build_if_missing=True)
+    root: Path = tmp_path_factory.mktemp("clusters")
+    local = [
+        LocalCluster.provision(root / role, binaries, role, service_cidr(role)) for role in ROLES
+    ]
+    try:
+        start_clusters(local, tie_to_parent=True)
+        yield {c.name: OwnedLocalCluster(c, tie_to_parent=True) for c in local}
+    finally:
+        for cluster in local:
+            cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def source_cluster(clusters: dict[str, ClusterUnderTest]) -> ClusterUnderTest:
+    return clusters["source"]
+
+
+@pytest.fixture(scope="session")
+def destination_cluster(clusters: dict[str, ClusterUnderTest]) -> ClusterUnderTest:
+    return clusters["destination"]
+
+
+@pytest.fixture(scope="session")
+def source(source_cluster: ClusterUnderTest) -> Cluster:
+    """The source cluster's API, as kbundle's own client layer sees it."""
+    return connect_to(source_cluster)
+
+
+@pytest.fixture(scope="session")
+def destination(destination_cluster: ClusterUnderTest) -> Cluster:
+    return connect_to(destination_cluster)
+
+
+@pytest.fixture()
+def source_namespace(source: Cluster) -> str:
+    """A fresh namespace in the source cluster for one test."""
+    name = unique_name("t")
+    create(source, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    return name
