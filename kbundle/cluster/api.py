@@ -24,8 +24,9 @@ class KindNotServed(ClusterError):
 class Cluster:
     """One apiserver, seen as resources and objects."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, *, page_size: int = DEFAULT_PAGE_SIZE) -> None:
         self.transport = transport
+        self.page_size = page_size
         self._discovery: Discovery | None = None
         self._lock = threading.Lock()
 

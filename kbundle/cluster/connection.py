@@ -40,9 +40,9 @@ def connect(
                 "no kubeconfig: pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config"
             )
         kube_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        chosen = context or "in-cluster"
+        chosen, namespace = context or "in-cluster", _in_cluster_namespace()
     else:
-        chosen = _choose_context(path, context)
+        chosen, namespace = _choose_context(path, context)
         try:
             kube_config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=path,
@@ -53,23 +53,33 @@ def connect(
         except ConfigException as error:
             raise UsageError(f"kubeconfig {path}, context {chosen}: {error}") from error
     configuration.connection_pool_maxsize = pool_size
-    return Transport(ApiClient(configuration), Target(context=chosen, server=configuration.host))
+    return Transport(
+        ApiClient(configuration),
+        Target(context=chosen, server=configuration.host, namespace=namespace),
+    )
 
 
-def _choose_context(path: str, requested: str | None) -> str:
+def _in_cluster_namespace() -> str:
+    path = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+    return path.read_text().strip() if path.exists() else "default"
+
+
+def _choose_context(path: str, requested: str | None) -> tuple[str, str]:
+    """The context to use and its namespace (``default`` when it names none)."""
     if not Path(path.split(os.pathsep, maxsplit=1)[0]).expanduser().exists():
         raise UsageError(f"kubeconfig {path} does not exist")
     try:
         contexts, active = kube_config.list_kube_config_contexts(config_file=path)  # type: ignore[no-untyped-call]
     except ConfigException as error:
         raise UsageError(f"kubeconfig {path}: {error}") from error
-    names = [c["name"] for c in contexts]
+    by_name = {c["name"]: c for c in contexts}
     if requested is None:
         if not active:
             raise UsageError(f"kubeconfig {path} has no current context; pass --context")
-        return str(active["name"])
-    if requested not in names:
+        requested = str(active["name"])
+    if requested not in by_name:
         raise UsageError(
-            f"context {requested!r} is not in kubeconfig {path} (has: {', '.join(names)})"
+            f"context {requested!r} is not in kubeconfig {path} (has: {', '.join(by_name)})"
         )
-    return requested
+    namespace = (by_name[requested].get("context") or {}).get("namespace") or "default"
+    return requested, str(namespace)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kbundle.cluster.transport import ApiError, Transport, Unreachable
@@ -67,7 +67,7 @@ class ApiResource:
 
 @dataclass
 class Discovery:
-    """The server's resources; ``preferred`` holds one version per group."""
+    """The server's resources; ``preferred`` holds one version per resource."""
 
     resources: list[ApiResource]
     failures: dict[str, str] = field(default_factory=dict)  # group/version -> reason
@@ -123,39 +123,50 @@ def _prefer_core(matches: list[ApiResource]) -> list[ApiResource]:
 
 
 def discover(transport: Transport, *, workers: int = 8) -> Discovery:
-    """Read /api and /apis and every group/version below them (concurrently)."""
-    versions: list[tuple[str, str, bool]] = []  # (group, version, preferred)
+    """Read /api and /apis and every group/version below them (concurrently).
+
+    A resource's preferred version is the first version, in the group's priority order
+    (the preferred version first), that serves it: in 1.20 ``batch`` prefers v1, yet
+    CronJob exists only in v1beta1, so a per-group choice would lose every CronJob.
+    """
+    versions: list[tuple[str, str, int]] = []  # (group, version, priority: 0 is highest)
     core = transport.request("GET", "/api")
-    versions += [("", v, i == 0) for i, v in enumerate(core.get("versions", []))]
+    versions += [("", v, rank) for rank, v in enumerate(core.get("versions", []))]
     groups = transport.request("GET", "/apis")
     for group in groups.get("groups", []):
         preferred = (group.get("preferredVersion") or {}).get("version")
-        for entry in group.get("versions", []):
-            versions.append((group["name"], entry["version"], entry["version"] == preferred))
+        ordered = [e["version"] for e in group.get("versions", [])]
+        ordered.sort(key=lambda v: v != preferred)  # stable: the server's order otherwise
+        versions += [(group["name"], v, rank) for rank, v in enumerate(ordered)]
 
-    def fetch(item: tuple[str, str, bool]) -> tuple[str, str, bool, Any, str | None]:
-        group, version, preferred = item
+    def fetch(item: tuple[str, str, int]) -> tuple[str, str, int, Any, str | None]:
+        group, version, rank = item
         path = f"/apis/{group}/{version}" if group else f"/api/{version}"
         try:
-            return group, version, preferred, transport.request("GET", path), None
+            return group, version, rank, transport.request("GET", path), None
         except ApiError as error:
-            return group, version, preferred, None, f"{error.status} {error.server_message}"
+            return group, version, rank, None, f"{error.status} {error.server_message}"
 
-    resources: list[ApiResource] = []
+    ranked: list[tuple[int, ApiResource]] = []
     failures: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for group, version, preferred, document, failure in pool.map(fetch, versions):
-            group_version = f"{group}/{version}" if group else version
+        for group, version, rank, document, failure in pool.map(fetch, versions):
             if failure is not None:
-                failures[group_version] = failure
+                failures[f"{group}/{version}" if group else version] = failure
                 continue
-            resources.extend(_parse_resources(group, version, preferred, document))
+            ranked += [(rank, r) for r in _parse_resources(group, version, document)]
+    best: dict[tuple[str, str], int] = {}
+    for rank, resource in ranked:
+        identity = (resource.group, resource.plural)
+        best[identity] = min(rank, best.get(identity, rank))
+    resources = [
+        replace(resource, preferred=rank == best[(resource.group, resource.plural)])
+        for rank, resource in ranked
+    ]
     return Discovery(resources=resources, failures=failures)
 
 
-def _parse_resources(
-    group: str, version: str, preferred: bool, document: Any
-) -> Iterable[ApiResource]:
+def _parse_resources(group: str, version: str, document: Any) -> Iterable[ApiResource]:
     for entry in (document or {}).get("resources", []):
         if "/" in entry["name"]:  # subresources such as deployments/scale
             continue
@@ -169,7 +180,6 @@ def _parse_resources(
             singular=entry.get("singularName") or "",
             short_names=tuple(entry.get("shortNames") or ()),
             categories=tuple(entry.get("categories") or ()),
-            preferred=preferred,
         )
 
 

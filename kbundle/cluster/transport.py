@@ -58,6 +58,7 @@ class Target:
 
     context: str
     server: str
+    namespace: str = "default"  # the context's namespace, kubectl's default for -n
 
 
 class Transport:

@@ -23,7 +23,8 @@ from kbundle.testenv import (
     start_clusters,
 )
 from kbundle.testenv.clusters import service_cidr
-from tests.kube import connect_to, create, unique_name
+from kbundle.testenv.fixture_loader import load_sample_app
+from tests.kube import connect_to, create, eventually, list_of, read, unique_name
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +73,22 @@ def source_namespace(source: Cluster) -> str:
     name = unique_name("t")
     create(source, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     return name
+
+
+@pytest.fixture(scope="session")
+def sample_app(source: Cluster) -> list[dict[str, object]]:
+    """The sample app loaded once into the source, after its controllers have settled."""
+    stored = load_sample_app(source)
+
+    def settled() -> bool:
+        pods = list_of(source, "v1", "Pod", "shop")
+        claim = read(source, "v1", "PersistentVolumeClaim", "uploads", "shop") or {}
+        accounts = list_of(source, "v1", "ServiceAccount", "shop")
+        return (
+            len([p for p in pods if p["metadata"].get("ownerReferences")]) >= 5
+            and claim.get("status", {}).get("phase") == "Bound"
+            and all(a.get("secrets") for a in accounts)
+        )
+
+    eventually(settled, timeout=90, what="the sample app's controllers to settle")
+    return stored

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from kbundle.testenv.processes import ManagedProcess
@@ -21,6 +22,9 @@ def test_a_later_command_finds_and_stops_a_detached_process(tmp_path: Path) -> N
     assert pid is not None
 
     later = _sleeper(tmp_path)  # a new object, as a later `testenv down` would make
+    deadline = time.monotonic() + 5  # until the child has exec'd, /proc shows python
+    while later.pid() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert later.pid() == pid
     later.stop(timeout=5)
     first.stop(timeout=5)  # reaps our own child; already gone for the later command

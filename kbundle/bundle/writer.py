@@ -1,0 +1,231 @@
+"""Writing a bundle: deterministic bytes, atomic replacement, bounded memory.
+
+Object files are rendered one kind at a time and spooled to disk, so memory stays bounded by
+the largest kind. ``finish`` then streams manifest, checksums and object files, in the order
+of ``layout.member_order``, through one tar and one zstd frame. Every header field that could
+vary (owner, mode, time) is fixed, so the same objects, manifest and mtime give the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+import weakref
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, BinaryIO
+
+import zstandard
+
+from kbundle.bundle.layout import CHECKSUMS, MANIFEST, is_object_file, member_order, object_file
+from kbundle.bundle.yaml_codec import dump_document, dump_documents
+from kbundle.model import FileEntry, Manifest, group_of, version_of
+
+DEFAULT_COMPRESSION_LEVEL = 10
+_COPY_CHUNK = 1 << 20
+
+
+def manifest_yaml(manifest: Manifest) -> bytes:
+    """``manifest.yaml`` in the field order of ``Manifest.to_dict`` (not the object order)."""
+    return dump_document(manifest.to_dict())
+
+
+def checksums_text(digests: dict[str, str]) -> bytes:
+    """``sha256sum -c`` input: ``<hex>  <path>`` per member, sorted by path."""
+    return "".join(f"{digests[path]}  {path}\n" for path in sorted(digests)).encode("ascii")
+
+
+def created_at(epoch: int) -> str:
+    """RFC 3339 UTC with seconds, as ``createdAt`` wants it (e.g. from SOURCE_DATE_EPOCH)."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _tar_info(name: str, size: int, mtime: int) -> tarfile.TarInfo:
+    """A header with nothing that depends on who wrote the file, where or when."""
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mtime = mtime
+    info.mode = 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.type = tarfile.REGTYPE
+    return info
+
+
+class BundleWriter:
+    """Collects object files, then writes the whole bundle in one pass.
+
+    Use as a context manager: leaving the block without ``finish`` (an exception, Ctrl-C or a
+    plain return) removes the spool and any partial file, and leaves the target untouched.
+    """
+
+    def __init__(
+        self,
+        target: Path | BinaryIO,
+        *,
+        mtime: int,
+        compression_level: int = DEFAULT_COMPRESSION_LEVEL,
+        tmp_dir: Path | None = None,
+    ) -> None:
+        self._target = target
+        self._mtime = mtime
+        self._level = compression_level
+        self._spool = Path(tempfile.mkdtemp(prefix="kbundle-spool-", dir=tmp_dir))
+        self._cleanup_spool = weakref.finalize(self, shutil.rmtree, self._spool, True)
+        self._entries: dict[str, FileEntry] = {}
+        self._spooled: dict[str, Path] = {}
+        self._closed = False
+
+    def __enter__(self) -> BundleWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.abort()
+
+    @property
+    def entries(self) -> tuple[FileEntry, ...]:
+        """The entries added so far, in the order they were added."""
+        return tuple(self._entries.values())
+
+    def add_object_file(
+        self,
+        *,
+        level: int,
+        level_name: str,
+        api_version: str,
+        kind: str,
+        namespaced: bool,
+        objects: Sequence[dict[str, Any]],
+    ) -> FileEntry:
+        """Render one kind's objects (already sorted by namespace, name) and spool them."""
+        self._check_open()
+        group, version = group_of(api_version), version_of(api_version)
+        path = object_file(level, level_name, group, version, kind)
+        if not is_object_file(path):
+            raise ValueError(f"{path} is not a valid object file name (check level and kind)")
+        if path in self._entries:
+            raise ValueError(f"{path} was already added to this bundle")
+        _check_objects(objects, api_version, kind, path)
+        data = dump_documents(objects)
+        spooled = self._spool / f"{len(self._spooled):06d}.yaml"
+        spooled.write_bytes(data)
+        entry = FileEntry(
+            path=path,
+            api_version=api_version,
+            kind=kind,
+            namespaced=namespaced,
+            level=level,
+            objects=len(objects),
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+        )
+        self._entries[path] = entry
+        self._spooled[path] = spooled
+        return entry
+
+    def finish(self, manifest: Manifest) -> None:
+        """Write the bundle; for a path, it appears complete or not at all."""
+        self._check_open()
+        try:
+            self._check_manifest(manifest)
+            manifest_bytes = manifest_yaml(manifest)
+            if isinstance(self._target, Path):
+                self._write_atomically(self._target, manifest_bytes)
+            else:
+                self._write_stream(self._target, manifest_bytes)
+                self._target.flush()
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        """Drop everything spooled; safe to call more than once."""
+        self._closed = True
+        self._cleanup_spool()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this BundleWriter is finished or aborted")
+
+    def _check_manifest(self, manifest: Manifest) -> None:
+        listed = {entry.path: entry for entry in manifest.files}
+        if len(listed) != len(manifest.files):
+            raise ValueError("the manifest lists an object file more than once")
+        for path in sorted(listed.keys() | self._entries.keys()):
+            if listed.get(path) != self._entries.get(path):
+                raise ValueError(f"the manifest entry for {path} differs from the file added")
+
+    def _write_atomically(self, target: Path, manifest_bytes: bytes) -> None:
+        fd, partial_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+        )
+        partial = Path(partial_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                self._write_stream(out, manifest_bytes)
+                out.flush()
+                os.fsync(out.fileno())
+            partial.replace(target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        _fsync_directory(target.parent)
+
+    def _write_stream(self, out: IO[bytes], manifest_bytes: bytes) -> None:
+        digests = {MANIFEST: hashlib.sha256(manifest_bytes).hexdigest()}
+        digests.update({path: entry.sha256 for path, entry in self._entries.items()})
+        inline = {MANIFEST: manifest_bytes, CHECKSUMS: checksums_text(digests)}
+        compressor = zstandard.ZstdCompressor(level=self._level, write_checksum=True)
+        with (
+            compressor.stream_writer(out, closefd=False) as compressed,
+            tarfile.open(fileobj=compressed, mode="w|", format=tarfile.PAX_FORMAT) as tar,
+        ):
+            for name in member_order([*inline, *self._entries]):
+                with self._member_content(name, inline) as (size, content):
+                    tar.addfile(_tar_info(name, size, self._mtime), content)
+
+    @contextlib.contextmanager
+    def _member_content(
+        self, name: str, inline: dict[str, bytes]
+    ) -> Iterator[tuple[int, IO[bytes]]]:
+        if name in inline:
+            data = inline[name]
+            yield len(data), io.BytesIO(data)
+            return
+        with self._spooled[name].open("rb") as spooled:
+            yield self._entries[name].size, spooled
+
+
+def _check_objects(
+    objects: Sequence[dict[str, Any]], api_version: str, kind: str, path: str
+) -> None:
+    """Catch an exporter mix-up here rather than as a bundle that fails verification."""
+    for obj in objects:
+        if obj.get("apiVersion") != api_version or obj.get("kind") != kind:
+            found = f"{obj.get('apiVersion')} {obj.get('kind')}"
+            raise ValueError(f"{path} holds {api_version} {kind} objects, got {found}")
+
+
+def _fsync_directory(folder: Path) -> None:
+    """Make the rename durable; some file systems cannot open a directory, which is fine."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

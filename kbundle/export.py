@@ -1,0 +1,179 @@
+"""``kbundle export``: read the cluster, decide, clean, and write one bundle.
+
+The pipeline in one place: snapshot (read) -> plan (select) -> clean -> bundle writer.
+Everything in between lives on disk in a private temporary folder that is removed at the
+end, so an interrupted export leaves nothing behind and never a file that looks finished.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from kbundle import __version__
+from kbundle.bundle.writer import BundleWriter
+from kbundle.clean import CleanContext, CleanOptions, clean_object
+from kbundle.cluster import Cluster
+from kbundle.levels import Level, level_for
+from kbundle.model import (
+    FileEntry,
+    LevelInfo,
+    Manifest,
+    ManifestWarning,
+    Object,
+    ObjectRef,
+    SelectionInfo,
+    SkipCount,
+    SourceInfo,
+)
+from kbundle.select.plan import ExportPlan, SelectionRequest, plan_export
+from kbundle.select.rules import GENERATED_TOKEN
+from kbundle.snapshot import ProgressCallback, Scope, Snapshot, take_snapshot
+
+# Kinds the derived-object rules consult, read even when excluded from the bundle.
+CONSULTED_KINDS = frozenset({"Service", "ServiceAccount"})
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    selection: SelectionRequest
+    info: SelectionInfo  # the flags as given, recorded in the manifest
+    clean: CleanOptions
+    created_at: datetime.datetime
+    compression_level: int = 10
+
+
+def creation_time(now: Callable[[], datetime.datetime] | None = None) -> datetime.datetime:
+    """``SOURCE_DATE_EPOCH`` when set (reproducible builds), otherwise now; whole seconds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None and epoch.strip():
+        return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
+    current = now() if now else datetime.datetime.now(datetime.UTC)
+    return current.replace(microsecond=0)
+
+
+def export_bundle(
+    cluster: Cluster,
+    request: ExportRequest,
+    output: Path | BinaryIO,
+    *,
+    progress: ProgressCallback | None = None,
+) -> Manifest:
+    """Write the bundle ``request`` describes to ``output``; return its manifest."""
+    with tempfile.TemporaryDirectory(prefix="kbundle-export-") as work:
+        snapshot = take_snapshot(
+            cluster, _scope(request.selection), Path(work) / "spool", progress=progress
+        )
+        plan = plan_export(snapshot.index, request.selection)
+        with BundleWriter(
+            output,
+            mtime=int(request.created_at.timestamp()),
+            compression_level=request.compression_level,
+            tmp_dir=Path(work),
+        ) as writer:
+            files, levels, notes = _write_object_files(snapshot, plan, request.clean, writer)
+            manifest = Manifest(
+                tool_version=__version__,
+                created_at=request.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                source=SourceInfo(context=snapshot.context, server_version=snapshot.server_version),
+                selection=request.info,
+                levels=levels,
+                files=tuple(files),
+                skipped=_skip_counts(plan, snapshot),
+                warnings=_sorted_unique([*snapshot.warnings, *plan.warnings, *notes]),
+            )
+            writer.finish(manifest)
+    return manifest
+
+
+def _scope(selection: SelectionRequest) -> Scope:
+    if selection.roots:
+        namespaces: tuple[str, ...] | None = tuple(
+            sorted({r.namespace for r in selection.roots if r.namespace})
+        )
+    else:
+        namespaces = None if selection.namespaces is None else tuple(sorted(selection.namespaces))
+    return Scope(
+        namespaces=namespaces,
+        cluster_scoped=selection.cluster_resources != "false",
+        all_cluster_scoped=selection.cluster_resources == "true" and not selection.roots,
+        skip_kinds=frozenset(selection.exclude_kinds - CONSULTED_KINDS),
+    )
+
+
+def _write_object_files(
+    snapshot: Snapshot, plan: ExportPlan, options: CleanOptions, writer: BundleWriter
+) -> tuple[list[FileEntry], tuple[LevelInfo, ...], list[ManifestWarning]]:
+    context = CleanContext(
+        exported_uids=plan.exported_uids,
+        exported_persistent_volumes=plan.exported_persistent_volumes,
+        generated_token_secrets=frozenset(
+            (f.ref.namespace, f.ref.name) for f, reason in plan.skipped if reason == GENERATED_TOKEN
+        ),
+        options=options,
+    )
+    by_resource: dict[str, list[ObjectRef]] = defaultdict(list)
+    for ref in plan.exported:
+        by_resource[snapshot.resource_of[ref]].append(ref)
+    placed = {key: _level_of(key, refs, snapshot, plan) for key, refs in by_resource.items()}
+
+    files: list[FileEntry] = []
+    notes: list[ManifestWarning] = []
+    kinds_by_level: dict[Level, set[str]] = defaultdict(set)
+    for key in sorted(placed, key=lambda k: (placed[k].number, k)):
+        resource, level = snapshot.resources[key], placed[key]
+        wanted = set(by_resource[key])
+        cleaned: list[Object] = []
+        for obj in snapshot.objects(key):
+            if ObjectRef.of(obj) not in wanted:
+                continue
+            result, object_notes = clean_object(obj, context)
+            cleaned.append(result)
+            notes += [ManifestWarning(n.code, n.message) for n in object_notes]
+        cleaned.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        files.append(
+            writer.add_object_file(
+                level=level.number,
+                level_name=level.name,
+                api_version=resource.api_version,
+                kind=resource.kind,
+                namespaced=resource.namespaced,
+                objects=cleaned,
+            )
+        )
+        kinds_by_level[level].add(resource.group_kind)
+    levels = tuple(
+        LevelInfo(level.number, level.name, tuple(sorted(kinds)))
+        for level, kinds in sorted(kinds_by_level.items(), key=lambda i: i[0].number)
+    )
+    return files, levels, notes
+
+
+def _level_of(key: str, refs: list[ObjectRef], snapshot: Snapshot, plan: ExportPlan) -> Level:
+    resource = snapshot.resources[key]
+    referenced: set[str] = set()
+    for ref in refs:
+        fact = plan.exported[ref]
+        referenced |= {r.group_kind for r in fact.references}
+        referenced |= {ObjectRef(o.group, o.kind, "", o.name).group_kind for o in fact.owners}
+    return level_for(
+        resource.group_kind,
+        is_custom_resource=resource.group_kind in snapshot.custom_resource_kinds,
+        referenced=referenced,
+    )
+
+
+def _skip_counts(plan: ExportPlan, snapshot: Snapshot) -> tuple[SkipCount, ...]:
+    counts = Counter((fact.ref.group_kind, reason) for fact, reason in plan.skipped)
+    derived = [SkipCount(kind, reason, n) for (kind, reason), n in counts.items()]
+    return tuple(sorted([*derived, *snapshot.not_read], key=lambda s: (s.kind, s.reason)))
+
+
+def _sorted_unique(warnings: list[ManifestWarning]) -> tuple[ManifestWarning, ...]:
+    return tuple(sorted(set(warnings), key=lambda w: (w.code, w.message)))

@@ -1,0 +1,432 @@
+"""What one object says about its relations: owners, names it depends on, pods it selects.
+
+Extracted once per object while the cluster is read, so that selection and dependency
+closure run on small facts, not on whole objects (which stay spooled on disk).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kbundle.model import Object, ObjectRef, group_of
+from kbundle.select.labels import Selector, from_label_selector, from_map
+from kbundle.select.rules import intrinsic_reason
+
+RBAC = "rbac.authorization.k8s.io"
+_SECRET_REF_KEY = re.compile(r"(?i)^(.*secretref|secretkeyref|nodepublishsecretref)$")
+_CONFIG_MAP_REF_KEY = re.compile(r"(?i)^(.*configmapref|configmapkeyref)$")
+
+
+@dataclass(frozen=True)
+class OwnerLink:
+    uid: str
+    group: str
+    kind: str
+    name: str
+    controller: bool
+
+
+@dataclass(frozen=True)
+class ObjectFacts:
+    """Everything selection needs to know about one object."""
+
+    ref: ObjectRef
+    uid: str
+    api_version: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    owners: tuple[OwnerLink, ...] = ()
+    references: frozenset[ObjectRef] = frozenset()  # named dependencies
+    claim_patterns: tuple[str, ...] = ()  # StatefulSet claims: regexes over PVC names
+    pod_labels: Mapping[str, str] | None = None  # labels of the pods it runs
+    pod_selector: Selector | None = None  # Service / PDB: the pods it applies to
+    scale_target: ObjectRef | None = None  # HPA
+    subjects: frozenset[ObjectRef] = frozenset()  # ServiceAccounts a binding names
+    service_has_selector: bool = False
+    service_name: str | None = None  # Endpoints / EndpointSlice: the Service they serve
+    managed_by: str | None = None  # EndpointSlice managed-by label
+    token_for: str | None = None  # ServiceAccount token Secret: the account's name
+    listed_secrets: frozenset[str] = frozenset()  # ServiceAccount .secrets
+    intrinsic_skip: str | None = None  # a built-in/derived object recognisable on its own
+    custom: bool = False  # a custom resource (served by a CRD)
+
+    @property
+    def namespaced(self) -> bool:
+        return bool(self.ref.namespace)
+
+
+def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
+    """Facts of ``obj``; ``crd_name`` is set when it is a custom resource of that CRD."""
+    meta = obj.get("metadata") or {}
+    ref = ObjectRef.of(obj)
+    group, kind = ref.group, ref.kind
+    references: set[ObjectRef] = set()
+    extras: dict[str, Any] = {}
+
+    pod_specs = list(_pod_specs(obj))
+    for spec in pod_specs:
+        references |= _pod_spec_references(spec, ref.namespace)
+    if pod_specs:
+        extras["pod_labels"] = _pod_labels(obj)
+
+    specific = _SPECIFIC.get((group, kind))
+    if specific is not None:
+        references |= specific(obj, ref, extras)
+    elif (group, kind) not in _NO_GENERIC_SCAN and (crd_name is not None or not pod_specs):
+        references |= set(_generic_references(obj.get("spec"), ref.namespace))
+    if crd_name is not None:
+        references.add(ObjectRef("apiextensions.k8s.io", "CustomResourceDefinition", "", crd_name))
+    references.discard(ref)
+    return ObjectFacts(
+        ref=ref,
+        uid=str(meta.get("uid", "")),
+        api_version=str(obj.get("apiVersion", "")),
+        labels=dict(meta.get("labels") or {}),
+        owners=tuple(
+            OwnerLink(
+                uid=str(o.get("uid", "")),
+                group=group_of(str(o.get("apiVersion", ""))),
+                kind=str(o.get("kind", "")),
+                name=str(o.get("name", "")),
+                controller=bool(o.get("controller")),
+            )
+            for o in meta.get("ownerReferences") or []
+        ),
+        references=frozenset(references),
+        intrinsic_skip=intrinsic_reason(obj),
+        custom=crd_name is not None,
+        **extras,
+    )
+
+
+# -- pods and pod templates -----------------------------------------------------------------
+
+
+def _pod_specs(obj: Object) -> Iterator[dict[str, Any]]:
+    """Pod specs wherever they sit: a Pod, ``template`` (any workload), CronJob templates."""
+    spec = obj.get("spec") or {}
+    candidates = [
+        spec if obj.get("kind") == "Pod" else None,
+        (obj.get("template") or {}).get("spec"),  # PodTemplate
+        (spec.get("template") or {}).get("spec"),
+        (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec"),
+    ]
+    for candidate in candidates:
+        if isinstance(candidate, dict) and isinstance(candidate.get("containers"), list):
+            yield candidate
+
+
+def _pod_labels(obj: Object) -> dict[str, str]:
+    if obj.get("kind") == "Pod":
+        return dict((obj.get("metadata") or {}).get("labels") or {})
+    spec = obj.get("spec") or {}
+    template = (
+        spec.get("template")
+        or obj.get("template")
+        or (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {})
+    )
+    return dict((template.get("metadata") or {}).get("labels") or {})
+
+
+def _pod_spec_references(spec: dict[str, Any], namespace: str) -> set[ObjectRef]:
+    found: set[ObjectRef] = set()
+
+    def add(group: str, kind: str, name: Any, ns: str = namespace) -> None:
+        if isinstance(name, str) and name:
+            found.add(ObjectRef(group, kind, ns, name))
+
+    add(
+        "",
+        "ServiceAccount",
+        spec.get("serviceAccountName") or spec.get("serviceAccount") or "default",
+    )
+    add("scheduling.k8s.io", "PriorityClass", spec.get("priorityClassName"), "")
+    add("node.k8s.io", "RuntimeClass", spec.get("runtimeClassName"), "")
+    for secret in spec.get("imagePullSecrets") or []:
+        add("", "Secret", secret.get("name"))
+    for volume in spec.get("volumes") or []:
+        add("", "ConfigMap", (volume.get("configMap") or {}).get("name"))
+        add("", "Secret", (volume.get("secret") or {}).get("secretName"))
+        add(
+            "",
+            "PersistentVolumeClaim",
+            (volume.get("persistentVolumeClaim") or {}).get("claimName"),
+        )
+        for source in (volume.get("projected") or {}).get("sources") or []:
+            add("", "ConfigMap", (source.get("configMap") or {}).get("name"))
+            add("", "Secret", (source.get("secret") or {}).get("name"))
+        ephemeral = ((volume.get("ephemeral") or {}).get("volumeClaimTemplate") or {}).get(
+            "spec"
+        ) or {}
+        add("storage.k8s.io", "StorageClass", ephemeral.get("storageClassName"), "")
+        for key, value in volume.items():  # csi, cephfs, rbd, iscsi, flexVolume, azureFile...
+            if key in ("configMap", "secret", "projected", "persistentVolumeClaim"):
+                continue
+            found |= set(_generic_references(value, namespace))
+    for container in _containers(spec):
+        for env in container.get("env") or []:
+            source = env.get("valueFrom") or {}
+            add("", "ConfigMap", (source.get("configMapKeyRef") or {}).get("name"))
+            add("", "Secret", (source.get("secretKeyRef") or {}).get("name"))
+        for env_from in container.get("envFrom") or []:
+            add("", "ConfigMap", (env_from.get("configMapRef") or {}).get("name"))
+            add("", "Secret", (env_from.get("secretRef") or {}).get("name"))
+    return found
+
+
+def _containers(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        yield from spec.get(key) or []
+
+
+# -- kind-specific relations ----------------------------------------------------------------
+
+
+def _stateful_set(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    spec = obj.get("spec") or {}
+    found = set()
+    patterns = []
+    for template in spec.get("volumeClaimTemplates") or []:
+        claim = (template.get("metadata") or {}).get("name", "")
+        patterns.append(rf"^{re.escape(claim)}-{re.escape(ref.name)}-\d+$")
+        storage_class = (template.get("spec") or {}).get("storageClassName")
+        if storage_class:
+            found.add(ObjectRef("storage.k8s.io", "StorageClass", "", storage_class))
+    extras["claim_patterns"] = tuple(patterns)
+    if spec.get("serviceName"):
+        found.add(ObjectRef("", "Service", ref.namespace, spec["serviceName"]))
+    return found
+
+
+def _claim(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    spec = obj.get("spec") or {}
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    found = set()
+    if spec.get("volumeName"):
+        found.add(ObjectRef("", "PersistentVolume", "", spec["volumeName"]))
+    storage_class = spec.get("storageClassName") or annotations.get(
+        "volume.beta.kubernetes.io/storage-class"
+    )
+    if storage_class:
+        found.add(ObjectRef("storage.k8s.io", "StorageClass", "", storage_class))
+    source = spec.get("dataSource") or {}
+    if source.get("kind") and source.get("name"):
+        found.add(
+            ObjectRef(source.get("apiGroup") or "", source["kind"], ref.namespace, source["name"])
+        )
+    return found
+
+
+def _volume(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    spec = obj.get("spec") or {}
+    found = set(_generic_references({k: v for k, v in spec.items() if k != "claimRef"}, ""))
+    if spec.get("storageClassName"):
+        found.add(ObjectRef("storage.k8s.io", "StorageClass", "", spec["storageClassName"]))
+    return found
+
+
+def _service(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    selector = (obj.get("spec") or {}).get("selector")
+    extras["service_has_selector"] = bool(selector)
+    extras["pod_selector"] = from_map(selector)
+    return set()
+
+
+def _endpoints(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    extras["service_name"] = ref.name
+    return set()
+
+
+def _endpoint_slice(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    extras["service_name"] = labels.get("kubernetes.io/service-name")
+    extras["managed_by"] = labels.get("endpointslice.kubernetes.io/managed-by")
+    return set()
+
+
+def _ingress(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    spec = obj.get("spec") or {}
+    found = set()
+    backends = [spec.get("defaultBackend"), spec.get("backend")]
+    for rule in spec.get("rules") or []:
+        backends += [p.get("backend") for p in (rule.get("http") or {}).get("paths") or []]
+    for backend in backends:
+        if not backend:
+            continue
+        service = (backend.get("service") or {}).get("name") or backend.get("serviceName")
+        if service:
+            found.add(ObjectRef("", "Service", ref.namespace, service))
+        resource = backend.get("resource") or {}
+        if resource.get("kind") and resource.get("name"):
+            found.add(
+                ObjectRef(
+                    resource.get("apiGroup") or "",
+                    resource["kind"],
+                    ref.namespace,
+                    resource["name"],
+                )
+            )
+    for tls in spec.get("tls") or []:
+        if tls.get("secretName"):
+            found.add(ObjectRef("", "Secret", ref.namespace, tls["secretName"]))
+    if spec.get("ingressClassName"):
+        found.add(ObjectRef("networking.k8s.io", "IngressClass", "", spec["ingressClassName"]))
+    return found
+
+
+def _binding(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    role = obj.get("roleRef") or {}
+    found = set()
+    if role.get("kind") == "ClusterRole":
+        found.add(ObjectRef(RBAC, "ClusterRole", "", role.get("name", "")))
+    elif role.get("kind") == "Role":
+        found.add(ObjectRef(RBAC, "Role", ref.namespace, role.get("name", "")))
+    extras["subjects"] = frozenset(
+        ObjectRef("", "ServiceAccount", s.get("namespace") or ref.namespace, s["name"])
+        for s in obj.get("subjects") or []
+        if s.get("kind") == "ServiceAccount" and s.get("name")
+    )
+    return found
+
+
+def _service_account(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    extras["listed_secrets"] = frozenset(
+        s["name"] for s in obj.get("secrets") or [] if s.get("name")
+    )
+    return {
+        ObjectRef("", "Secret", ref.namespace, s["name"])
+        for s in obj.get("imagePullSecrets") or []
+        if s.get("name")
+    }
+
+
+def _secret(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    if obj.get("type") == "kubernetes.io/service-account-token":
+        annotations = (obj.get("metadata") or {}).get("annotations") or {}
+        extras["token_for"] = annotations.get("kubernetes.io/service-account.name")
+    return set()
+
+
+def _autoscaler(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    target = (obj.get("spec") or {}).get("scaleTargetRef") or {}
+    if target.get("kind") and target.get("name"):
+        extras["scale_target"] = ObjectRef(
+            group_of(target.get("apiVersion", "")), target["kind"], ref.namespace, target["name"]
+        )
+    return set()
+
+
+def _disruption_budget(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    extras["pod_selector"] = from_label_selector((obj.get("spec") or {}).get("selector"))
+    return set()
+
+
+def _webhook_configuration(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    found = set()
+    for webhook in obj.get("webhooks") or []:
+        service = (webhook.get("clientConfig") or {}).get("service") or {}
+        if service.get("name") and service.get("namespace"):
+            found.add(ObjectRef("", "Service", service["namespace"], service["name"]))
+    return found
+
+
+def _api_service(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    service = (obj.get("spec") or {}).get("service") or {}
+    if service.get("name") and service.get("namespace"):
+        return {ObjectRef("", "Service", service["namespace"], service["name"])}
+    return set()
+
+
+def _crd(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    conversion = (obj.get("spec") or {}).get("conversion") or {}
+    config = (
+        (conversion.get("webhook") or {}).get("clientConfig")
+        or conversion.get("webhookClientConfig")
+        or {}
+    )
+    service = config.get("service") or {}
+    if service.get("name") and service.get("namespace"):
+        return {ObjectRef("", "Service", service["namespace"], service["name"])}
+    return set()
+
+
+_SPECIFIC = {
+    ("apps", "StatefulSet"): _stateful_set,
+    ("", "PersistentVolumeClaim"): _claim,
+    ("", "PersistentVolume"): _volume,
+    ("", "Service"): _service,
+    ("", "Endpoints"): _endpoints,
+    ("discovery.k8s.io", "EndpointSlice"): _endpoint_slice,
+    ("networking.k8s.io", "Ingress"): _ingress,
+    ("extensions", "Ingress"): _ingress,
+    (RBAC, "RoleBinding"): _binding,
+    (RBAC, "ClusterRoleBinding"): _binding,
+    ("", "ServiceAccount"): _service_account,
+    ("", "Secret"): _secret,
+    ("autoscaling", "HorizontalPodAutoscaler"): _autoscaler,
+    ("policy", "PodDisruptionBudget"): _disruption_budget,
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"): _webhook_configuration,
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"): _webhook_configuration,
+    ("apiregistration.k8s.io", "APIService"): _api_service,
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): _crd,
+}
+# Kinds whose relations are fully described above or by their pod template, with nothing
+# worth a generic scan (ConfigMaps, RBAC rules, quotas...).
+_NO_GENERIC_SCAN = frozenset(
+    {
+        ("", "ConfigMap"),
+        ("", "Namespace"),
+        ("", "ResourceQuota"),
+        ("", "LimitRange"),
+        (RBAC, "Role"),
+        (RBAC, "ClusterRole"),
+        ("storage.k8s.io", "StorageClass"),
+        ("scheduling.k8s.io", "PriorityClass"),
+        ("networking.k8s.io", "NetworkPolicy"),
+        ("networking.k8s.io", "IngressClass"),
+        ("node.k8s.io", "RuntimeClass"),
+    }
+)
+
+
+def _generic_references(value: Any, namespace: str) -> Iterator[ObjectRef]:
+    """Names of Secrets, ConfigMaps, ServiceAccounts and typed references anywhere below.
+
+    Used for custom resources and kinds without a specific rule: ``*SecretRef``,
+    ``secretName``, ``*ConfigMapRef``, ``configMapName``, ``serviceAccountName``, and
+    ``{kind, name, apiVersion|apiGroup}`` mappings.
+    """
+    if isinstance(value, list):
+        for item in value:
+            yield from _generic_references(item, namespace)
+        return
+    if not isinstance(value, dict):
+        return
+    if (
+        isinstance(value.get("kind"), str)
+        and isinstance(value.get("name"), str)
+        and ("apiVersion" in value or "apiGroup" in value)
+    ):
+        group = value.get("apiGroup") or group_of(str(value.get("apiVersion") or ""))
+        yield ObjectRef(
+            str(group), value["kind"], str(value.get("namespace") or namespace), value["name"]
+        )
+    for key, child in value.items():
+        if isinstance(child, str) and child:
+            if key == "secretName":
+                yield ObjectRef("", "Secret", namespace, child)
+            elif key == "configMapName":
+                yield ObjectRef("", "ConfigMap", namespace, child)
+            elif key == "serviceAccountName":
+                yield ObjectRef("", "ServiceAccount", namespace, child)
+        elif isinstance(child, dict) and isinstance(child.get("name"), str):
+            target_namespace = str(child.get("namespace") or namespace)
+            if _SECRET_REF_KEY.match(key):
+                yield ObjectRef("", "Secret", target_namespace, child["name"])
+                continue
+            if _CONFIG_MAP_REF_KEY.match(key):
+                yield ObjectRef("", "ConfigMap", target_namespace, child["name"])
+                continue
+        yield from _generic_references(child, namespace)

@@ -1,0 +1,344 @@
+"""The writer produces the same bytes for the same input, and a file that is whole or absent."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zstandard
+
+from kbundle.bundle import writer as writer_module
+from kbundle.bundle.layout import CHECKSUMS, MANIFEST
+from kbundle.bundle.writer import BundleWriter, created_at, manifest_yaml
+from kbundle.bundle.yaml_codec import load_documents
+from kbundle.model import FileEntry, LevelInfo, Manifest, SelectionInfo, SourceInfo
+
+MTIME = 1_795_244_400  # 2026-11-21T07:00:00Z
+
+NAMESPACES = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}]
+CONFIGMAPS = [
+    {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "app", "namespace": "shop"},
+        "data": {"run.sh": "#!/bin/sh\necho hi\n", "op": "="},
+    },
+    {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "data": {"greeting": "héllo"},
+    },
+]
+DEPLOYMENTS = [
+    {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}},
+    }
+]
+LEVELS = (
+    LevelInfo(0, "namespaces", ("Namespace",)),
+    LevelInfo(6, "configuration", ("ConfigMap",)),
+    LevelInfo(9, "workloads", ("Deployment.apps",)),
+)
+
+
+def add_sample_files(writer: BundleWriter) -> tuple[FileEntry, ...]:
+    """A namespace, two config maps and a deployment, added out of level order on purpose."""
+    return (
+        writer.add_object_file(
+            level=9,
+            level_name="workloads",
+            api_version="apps/v1",
+            kind="Deployment",
+            namespaced=True,
+            objects=DEPLOYMENTS,
+        ),
+        writer.add_object_file(
+            level=0,
+            level_name="namespaces",
+            api_version="v1",
+            kind="Namespace",
+            namespaced=False,
+            objects=NAMESPACES,
+        ),
+        writer.add_object_file(
+            level=6,
+            level_name="configuration",
+            api_version="v1",
+            kind="ConfigMap",
+            namespaced=True,
+            objects=CONFIGMAPS,
+        ),
+    )
+
+
+def sample_manifest(files: tuple[FileEntry, ...], **changes: Any) -> Manifest:
+    values: dict[str, Any] = {
+        "tool_version": "0.1.0",
+        "created_at": created_at(MTIME),
+        "source": SourceInfo("kbundle-source", "v1.31.0"),
+        "selection": SelectionInfo(namespaces=("shop",)),
+        "levels": LEVELS,
+        "files": files,
+    }
+    values.update(changes)
+    return Manifest(**values)
+
+
+def write_sample_bundle(path: Path, mtime: int = MTIME) -> Manifest:
+    with BundleWriter(path, mtime=mtime) as writer:
+        manifest = sample_manifest(add_sample_files(writer))
+        writer.finish(manifest)
+    return manifest
+
+
+def tar_bytes(bundle: bytes) -> bytes:
+    return zstandard.ZstdDecompressor().decompressobj().decompress(bundle)
+
+
+def tar_members(bundle: bytes) -> list[tuple[tarfile.TarInfo, bytes]]:
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes(bundle)), mode="r:") as tar:
+        return [(info, tar.extractfile(info).read()) for info in tar]  # type: ignore[union-attr]
+
+
+def test_members_come_manifest_first_then_checksums_then_objects_by_path(tmp_path: Path) -> None:
+    write_sample_bundle(tmp_path / "b.kbundle")
+    names = [info.name for info, _ in tar_members((tmp_path / "b.kbundle").read_bytes())]
+    assert names == [
+        MANIFEST,
+        CHECKSUMS,
+        "objects/00-namespaces/core.v1.Namespace.yaml",
+        "objects/06-configuration/core.v1.ConfigMap.yaml",
+        "objects/09-workloads/apps.v1.Deployment.yaml",
+    ]
+
+
+def test_tar_headers_carry_nothing_about_the_writer(tmp_path: Path) -> None:
+    write_sample_bundle(tmp_path / "b.kbundle")
+    for info, _ in tar_members((tmp_path / "b.kbundle").read_bytes()):
+        assert (info.mode, info.uid, info.gid, info.uname, info.gname) == (0o644, 0, 0, "", "")
+        assert info.mtime == MTIME
+        assert info.type == tarfile.REGTYPE
+
+
+def test_same_objects_manifest_and_mtime_give_byte_identical_bundles(tmp_path: Path) -> None:
+    write_sample_bundle(tmp_path / "one.kbundle")
+    write_sample_bundle(tmp_path / "two.kbundle")
+    assert (tmp_path / "one.kbundle").read_bytes() == (tmp_path / "two.kbundle").read_bytes()
+    write_sample_bundle(tmp_path / "later.kbundle", mtime=MTIME + 1)
+    assert (tmp_path / "later.kbundle").read_bytes() != (tmp_path / "one.kbundle").read_bytes()
+
+
+def test_entry_records_path_digest_size_and_count_of_the_rendered_file(tmp_path: Path) -> None:
+    manifest = write_sample_bundle(tmp_path / "b.kbundle")
+    contents = {
+        info.name: data for info, data in tar_members((tmp_path / "b.kbundle").read_bytes())
+    }
+    deployment = manifest.files[0]
+    assert deployment.path == "objects/09-workloads/apps.v1.Deployment.yaml"
+    assert (deployment.api_version, deployment.kind, deployment.level) == (
+        "apps/v1",
+        "Deployment",
+        9,
+    )
+    assert deployment.objects == 1
+    assert deployment.size == len(contents[deployment.path])
+    assert load_documents(contents[deployment.path]) == DEPLOYMENTS
+    assert load_documents(contents["objects/06-configuration/core.v1.ConfigMap.yaml"]) == CONFIGMAPS
+
+
+def test_manifest_member_is_the_manifest_in_to_dict_order(tmp_path: Path) -> None:
+    manifest = write_sample_bundle(tmp_path / "b.kbundle")
+    contents = dict((i.name, d) for i, d in tar_members((tmp_path / "b.kbundle").read_bytes()))
+    assert contents[MANIFEST] == manifest_yaml(manifest)
+    [document] = load_documents(contents[MANIFEST])
+    assert document == manifest.to_dict()
+    assert list(document) == list(manifest.to_dict())
+
+
+def test_checksums_pass_sha256sum_in_the_extracted_bundle(tmp_path: Path) -> None:
+    write_sample_bundle(tmp_path / "b.kbundle")
+    (tmp_path / "b.tar").write_bytes(tar_bytes((tmp_path / "b.kbundle").read_bytes()))
+    out = tmp_path / "out"
+    out.mkdir()
+    subprocess.run(["tar", "-xf", str(tmp_path / "b.tar"), "-C", str(out)], check=True)
+    check = subprocess.run(
+        ["sha256sum", "--strict", "-c", CHECKSUMS],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.count(": OK") == 4
+
+
+def test_system_tar_lists_every_member_as_a_regular_file(tmp_path: Path) -> None:
+    write_sample_bundle(tmp_path / "b.kbundle")
+    listing = subprocess.run(
+        ["tar", "-tvf", "-"],
+        input=tar_bytes((tmp_path / "b.kbundle").read_bytes()),
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    lines = listing.splitlines()
+    assert len(lines) == 5
+    assert all(line.startswith("-rw-r--r-- 0/0") for line in lines)
+
+
+@pytest.mark.skipif(shutil.which("zstd") is None, reason="the zstd command is not installed")
+def test_zstd_command_decompresses_the_bundle(tmp_path: Path) -> None:
+    write_sample_bundle(tmp_path / "b.kbundle")
+    result = subprocess.run(
+        ["zstd", "-d", "-c", str(tmp_path / "b.kbundle")], capture_output=True, check=True
+    )
+    assert result.stdout == tar_bytes((tmp_path / "b.kbundle").read_bytes())
+
+
+def test_bundle_is_one_zstd_frame_with_a_content_checksum(tmp_path: Path) -> None:
+    write_sample_bundle(tmp_path / "b.kbundle")
+    assert zstandard.get_frame_parameters((tmp_path / "b.kbundle").read_bytes()).has_checksum
+
+
+def test_core_group_is_spelled_core_and_named_groups_keep_their_name(tmp_path: Path) -> None:
+    with BundleWriter(tmp_path / "b.kbundle", mtime=MTIME) as writer:
+        entries = add_sample_files(writer)
+    assert entries[1].path == "objects/00-namespaces/core.v1.Namespace.yaml"
+    assert entries[0].path == "objects/09-workloads/apps.v1.Deployment.yaml"
+
+
+def test_adding_the_same_path_twice_is_refused(tmp_path: Path) -> None:
+    with BundleWriter(tmp_path / "b.kbundle", mtime=MTIME) as writer:
+        add_sample_files(writer)
+        with pytest.raises(ValueError, match="already added"):
+            writer.add_object_file(
+                level=0,
+                level_name="namespaces",
+                api_version="v1",
+                kind="Namespace",
+                namespaced=False,
+                objects=[],
+            )
+
+
+def test_objects_of_another_kind_are_refused(tmp_path: Path) -> None:
+    with (
+        BundleWriter(tmp_path / "b.kbundle", mtime=MTIME) as writer,
+        pytest.raises(ValueError, match="got v1 ConfigMap"),
+    ):
+        writer.add_object_file(
+            level=0,
+            level_name="namespaces",
+            api_version="v1",
+            kind="Namespace",
+            namespaced=False,
+            objects=CONFIGMAPS,
+        )
+
+
+def test_a_name_the_layout_cannot_express_is_refused(tmp_path: Path) -> None:
+    with (
+        BundleWriter(tmp_path / "b.kbundle", mtime=MTIME) as writer,
+        pytest.raises(ValueError, match="not a valid object file name"),
+    ):
+        writer.add_object_file(
+            level=100,
+            level_name="Bad Name",
+            api_version="v1",
+            kind="Namespace",
+            namespaced=False,
+            objects=NAMESPACES,
+        )
+
+
+def test_finish_refuses_a_manifest_whose_files_differ_from_those_added(tmp_path: Path) -> None:
+    target = tmp_path / "b.kbundle"
+    with BundleWriter(target, mtime=MTIME) as writer:
+        entries = add_sample_files(writer)
+        with pytest.raises(ValueError, match=r"objects/00-namespaces/core\.v1\.Namespace\.yaml"):
+            writer.finish(sample_manifest(entries[:1] + entries[2:]))
+    assert not target.exists()
+
+
+def test_object_files_are_spooled_to_disk_not_kept_in_memory(tmp_path: Path) -> None:
+    spool_parent = tmp_path / "spool"
+    spool_parent.mkdir()
+    with BundleWriter(tmp_path / "b.kbundle", mtime=MTIME, tmp_dir=spool_parent) as writer:
+        add_sample_files(writer)
+        spooled = sorted(spool_parent.glob("kbundle-spool-*/*"))
+        assert len(spooled) == 3
+        assert load_documents(spooled[0].read_bytes()) == DEPLOYMENTS
+    assert list(spool_parent.iterdir()) == []
+
+
+def test_leaving_the_block_without_finish_leaves_no_file_and_no_spool(tmp_path: Path) -> None:
+    with BundleWriter(tmp_path / "b.kbundle", mtime=MTIME, tmp_dir=tmp_path) as writer:
+        add_sample_files(writer)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupt_while_writing_keeps_the_old_target_and_removes_the_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "b.kbundle"
+    target.write_bytes(b"previous bundle")
+    calls = []
+
+    def interrupt_on_third_member(*args: Any, **kwargs: Any) -> None:
+        calls.append(args)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        original(*args, **kwargs)
+
+    original = tarfile.TarFile.addfile
+    monkeypatch.setattr(tarfile.TarFile, "addfile", interrupt_on_third_member)
+    with pytest.raises(KeyboardInterrupt), BundleWriter(target, mtime=MTIME) as writer:
+        writer.finish(sample_manifest(add_sample_files(writer)))
+    assert target.read_bytes() == b"previous bundle"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.kbundle"]
+
+
+def test_the_partial_file_is_hidden_and_named_partial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+    original = writer_module.BundleWriter._write_stream
+
+    def spy(self: BundleWriter, out: Any, manifest_bytes: bytes) -> None:
+        seen.extend(p.name for p in tmp_path.iterdir())
+        original(self, out, manifest_bytes)
+
+    monkeypatch.setattr(writer_module.BundleWriter, "_write_stream", spy)
+    write_sample_bundle(tmp_path / "b.kbundle")
+    [partial] = seen
+    assert partial.startswith(".b.kbundle.")
+    assert partial.endswith(".partial")
+
+
+def test_abort_removes_the_spool_and_closes_the_writer(tmp_path: Path) -> None:
+    writer = BundleWriter(tmp_path / "b.kbundle", mtime=MTIME, tmp_dir=tmp_path)
+    add_sample_files(writer)
+    writer.abort()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(RuntimeError, match="finished or aborted"):
+        add_sample_files(writer)
+
+
+def test_writes_the_same_bytes_to_a_binary_stream(tmp_path: Path) -> None:
+    write_sample_bundle(tmp_path / "b.kbundle")
+    stream = io.BytesIO()
+    with BundleWriter(stream, mtime=MTIME) as writer:
+        writer.finish(sample_manifest(add_sample_files(writer)))
+    assert stream.getvalue() == (tmp_path / "b.kbundle").read_bytes()
+
+
+def test_created_at_is_rfc3339_utc_with_seconds() -> None:
+    assert created_at(MTIME) == "2026-11-21T07:00:00Z"

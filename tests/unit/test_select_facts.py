@@ -1,0 +1,107 @@
+"""Each object's relations are read from where Kubernetes puts them."""
+
+from __future__ import annotations
+
+import re
+
+from kbundle.model import ObjectRef
+from kbundle.select.facts import facts_of
+from tests.sample_state import find, sample_objects
+
+OBJECTS = sample_objects()
+
+
+def refs(kind: str, name: str, crd: str | None = None) -> set[str]:
+    return {
+        f"{r.kind}/{r.namespace}/{r.name}"
+        for r in facts_of(find(OBJECTS, kind, name), crd_name=crd).references
+    }
+
+
+def test_pod_template_references_accounts_config_secrets_claims_and_classes() -> None:
+    assert refs("Deployment", "api") == {
+        "ServiceAccount/shop/api",
+        "ConfigMap/shop/shop-config",
+        "ConfigMap/shop/feature-flags",
+        "Secret/shop/db-credentials",
+        "PersistentVolumeClaim/shop/uploads",
+        "PriorityClass//shop-critical",
+    }
+
+
+def test_frontend_references_volumes_and_pull_secrets_and_the_default_account() -> None:
+    assert refs("Deployment", "frontend") == {
+        "ServiceAccount/shop/default",
+        "ConfigMap/shop/frontend-nginx",
+        "Secret/shop/frontend-tls",
+        "Secret/shop/registry-pull",
+    }
+
+
+def test_cronjob_templates_are_found_two_levels_down() -> None:
+    assert "ConfigMap/shop/report-template" in refs("CronJob", "nightly-report")
+
+
+def test_statefulset_names_its_claims_by_pattern_and_its_service() -> None:
+    facts = facts_of(find(OBJECTS, "StatefulSet", "db"))
+    claims = ["data-db-0", "data-db-12", "data-db-x", "data-dbx-0", "data-db-0-old"]
+    assert [c for c in claims if any(re.match(p, c) for p in facts.claim_patterns)] == [
+        "data-db-0",
+        "data-db-12",
+    ]
+    assert ObjectRef("", "Service", "shop", "db") in facts.references
+
+
+def test_ingress_references_backends_tls_secret_and_class() -> None:
+    assert refs("Ingress", "shop") == {
+        "Service/shop/frontend",
+        "Service/shop/api",
+        "Secret/shop/frontend-tls",
+        "IngressClass//shop-nginx",
+    }
+
+
+def test_role_binding_references_its_role_and_names_cross_namespace_subjects() -> None:
+    facts = facts_of(find(OBJECTS, "RoleBinding", "api-reader"))
+    assert {str(r) for r in facts.references} == {"Role.rbac.authorization.k8s.io shop/api-reader"}
+    assert facts.subjects == {
+        ObjectRef("", "ServiceAccount", "shop", "api"),
+        ObjectRef("", "ServiceAccount", "shop-ops", "auditor"),
+    }
+
+
+def test_webhook_configuration_references_its_service() -> None:
+    assert refs("ValidatingWebhookConfiguration", "shop-widget-guard") == {
+        "Service/shop-ops/widget-guard"
+    }
+
+
+def test_custom_resource_references_its_crd_and_secret_refs_in_its_spec() -> None:
+    widget = find(OBJECTS, "Widget", "storefront")
+    widget = {
+        **widget,
+        "spec": {**widget["spec"], "credentialsSecretRef": {"name": "widget-creds"}},
+    }
+    facts = facts_of(widget, crd_name="widgets.example.com")
+    assert facts.custom
+    assert {str(r) for r in facts.references} == {
+        "CustomResourceDefinition.apiextensions.k8s.io widgets.example.com",
+        "Secret shop/widget-creds",
+    }
+
+
+def test_services_know_whether_they_select_pods() -> None:
+    assert facts_of(find(OBJECTS, "Service", "api")).service_has_selector
+    assert not facts_of(find(OBJECTS, "Service", "legacy-billing")).service_has_selector
+
+
+def test_token_secrets_name_their_account_and_accounts_list_their_tokens() -> None:
+    assert facts_of(find(OBJECTS, "Secret", "api-long-lived-token")).token_for == "api"
+    assert facts_of(find(OBJECTS, "ServiceAccount", "api")).listed_secrets == {"api-token-x7k2p"}
+
+
+def test_builtin_objects_are_recognised_on_their_own() -> None:
+    assert facts_of(find(OBJECTS, "ConfigMap", "kube-root-ca.crt")).intrinsic_skip
+    assert facts_of(find(OBJECTS, "ClusterRole", "admin")).intrinsic_skip
+    assert facts_of(find(OBJECTS, "PriorityClass", "system-node-critical")).intrinsic_skip
+    assert facts_of(find(OBJECTS, "PriorityClass", "shop-critical")).intrinsic_skip is None
