@@ -754,3 +754,40 @@ def test_export_to_stdout_verifies_from_stdin(
     manifest = json.loads(inspected.stdout)
     assert manifest["selection"]["namespaces"] == ["shop"]
     assert manifest["totals"]["objects"] == sum(f["objects"] for f in manifest["files"])
+
+
+def test_an_api_whose_backend_is_down_is_a_warning_not_a_failure(
+    source: Cluster, source_cluster: ClusterUnderTest, sample_app: list[Object], tmp_path: Path
+) -> None:
+    name = "v1beta1.metrics.shop.example.com"
+    service = {
+        "apiVersion": "apiregistration.k8s.io/v1",
+        "kind": "APIService",
+        "metadata": {"name": name},
+        "spec": {
+            "group": "metrics.shop.example.com",
+            "version": "v1beta1",
+            "groupPriorityMinimum": 100,
+            "versionPriority": 100,
+            "insecureSkipTLSVerify": True,
+            "service": {"namespace": "shop-ops", "name": "metrics-adapter"},
+        },
+    }
+    resource = source.resource_for(service)
+    create(source, service)
+    try:
+        eventually(
+            lambda: any(
+                c["type"] == "Available" and c["status"] == "False"
+                for c in ((source.get(resource, name) or {}).get("status") or {}).get("conditions")
+                or []
+            ),
+            what="the aggregator to mark the API unavailable",
+        )
+        bundle = export(source_cluster, tmp_path / "shop.kbundle", "-n", "shop")
+    finally:
+        source.delete(resource, name)
+    warnings = [w for w in bundle.manifest["warnings"] if w["code"] == "discovery-failed"]
+    assert len(warnings) == 1
+    assert warnings[0]["message"].startswith("metrics.shop.example.com/v1beta1: 503")
+    assert any(o["kind"] == "Deployment" for o in bundle.objects())

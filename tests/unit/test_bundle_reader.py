@@ -8,7 +8,7 @@ import stat
 import tarfile
 import tempfile
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,39 +18,14 @@ import zstandard
 from kbundle.bundle.layout import CHECKSUMS, MANIFEST
 from kbundle.bundle.reader import DEFAULT_LIMITS, Limits, extract_bundle, read_manifest
 from kbundle.errors import BundleFormatError
-
-Entry = tuple[tarfile.TarInfo, bytes | None]
-
-
-def regular(name: str, data: bytes = b"x: 1\n", **pax: str) -> Entry:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    info.pax_headers = dict(pax)
-    return info, data
-
-
-def special(name: str, kind: bytes, linkname: str = "") -> Entry:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.linkname = linkname
-    return info, None
-
-
-def pack_tar(members: Sequence[Entry]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for info, data in members:
-            tar.addfile(info, io.BytesIO(data) if data is not None else None)
-    return out.getvalue()
-
-
-def compress(data: bytes) -> bytes:
-    return zstandard.ZstdCompressor(level=3, write_checksum=True).compress(data)
-
-
-def pack(members: Sequence[Entry]) -> bytes:
-    """A hand-built bundle container: any members, in the order given."""
-    return compress(pack_tar(members))
+from tests.bundle_samples import (
+    Entry,
+    compress,
+    pack,
+    pack_tar,
+    regular,
+    special,
+)
 
 
 def one_line_error(action: Callable[[], Any]) -> str:

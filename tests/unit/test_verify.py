@@ -19,11 +19,14 @@ from kbundle.bundle.writer import checksums_text
 from kbundle.bundle.yaml_codec import dump_document, dump_documents, load_documents
 from kbundle.errors import BundleFormatError, IntegrityError
 from kbundle.verify import VerifiedBundle, load_schema, parse_manifest, verify_bundle
-from tests.unit.test_bundle_reader import compress, pack, pack_tar, regular
-from tests.unit.test_bundle_writer import (
+from tests.bundle_samples import (
     CONFIGMAPS,
     DEPLOYMENTS,
     NAMESPACES,
+    compress,
+    pack,
+    pack_tar,
+    regular,
     tar_members,
     write_sample_bundle,
 )

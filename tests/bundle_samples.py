@@ -1,0 +1,138 @@
+"""Small bundles and hand-built containers shared by the bundle, reader and verify tests."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import zstandard
+
+from kbundle.bundle.writer import BundleWriter, created_at
+from kbundle.model import FileEntry, LevelInfo, Manifest, SelectionInfo, SourceInfo
+
+MTIME = 1_795_244_400  # 2026-11-21T07:00:00Z
+
+NAMESPACES = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}]
+CONFIGMAPS = [
+    {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "app", "namespace": "shop"},
+        "data": {"run.sh": "#!/bin/sh\necho hi\n", "op": "="},
+    },
+    {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "data": {"greeting": "héllo"},
+    },
+]
+DEPLOYMENTS = [
+    {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}},
+    }
+]
+LEVELS = (
+    LevelInfo(0, "namespaces", ("Namespace",)),
+    LevelInfo(6, "configuration", ("ConfigMap",)),
+    LevelInfo(9, "workloads", ("Deployment.apps",)),
+)
+
+
+def add_sample_files(writer: BundleWriter) -> tuple[FileEntry, ...]:
+    """A namespace, two config maps and a deployment, added out of level order on purpose."""
+    return (
+        writer.add_object_file(
+            level=9,
+            level_name="workloads",
+            api_version="apps/v1",
+            kind="Deployment",
+            namespaced=True,
+            objects=DEPLOYMENTS,
+        ),
+        writer.add_object_file(
+            level=0,
+            level_name="namespaces",
+            api_version="v1",
+            kind="Namespace",
+            namespaced=False,
+            objects=NAMESPACES,
+        ),
+        writer.add_object_file(
+            level=6,
+            level_name="configuration",
+            api_version="v1",
+            kind="ConfigMap",
+            namespaced=True,
+            objects=CONFIGMAPS,
+        ),
+    )
+
+
+def sample_manifest(files: tuple[FileEntry, ...], **changes: Any) -> Manifest:
+    values: dict[str, Any] = {
+        "tool_version": "0.1.0",
+        "created_at": created_at(MTIME),
+        "source": SourceInfo("kbundle-source", "v1.31.0"),
+        "selection": SelectionInfo(namespaces=("shop",)),
+        "levels": LEVELS,
+        "files": files,
+    }
+    values.update(changes)
+    return Manifest(**values)
+
+
+def write_sample_bundle(path: Path, mtime: int = MTIME) -> Manifest:
+    with BundleWriter(path, mtime=mtime) as writer:
+        manifest = sample_manifest(add_sample_files(writer))
+        writer.finish(manifest)
+    return manifest
+
+
+def tar_bytes(bundle: bytes) -> bytes:
+    return zstandard.ZstdDecompressor().decompressobj().decompress(bundle)
+
+
+def tar_members(bundle: bytes) -> list[tuple[tarfile.TarInfo, bytes]]:
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes(bundle)), mode="r:") as tar:
+        return [(info, tar.extractfile(info).read()) for info in tar]  # type: ignore[union-attr]
+
+
+Entry = tuple[tarfile.TarInfo, bytes | None]
+
+
+def regular(name: str, data: bytes = b"x: 1\n", **pax: str) -> Entry:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.pax_headers = dict(pax)
+    return info, data
+
+
+def special(name: str, kind: bytes, linkname: str = "") -> Entry:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = linkname
+    return info, None
+
+
+def pack_tar(members: Sequence[Entry]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return out.getvalue()
+
+
+def compress(data: bytes) -> bytes:
+    return zstandard.ZstdCompressor(level=3, write_checksum=True).compress(data)
+
+
+def pack(members: Sequence[Entry]) -> bytes:
+    """A hand-built bundle container: any members, in the order given."""
+    return compress(pack_tar(members))
