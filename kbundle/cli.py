@@ -7,8 +7,10 @@ This is the only module that prints results or chooses exit codes. Library error
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -18,17 +20,21 @@ from typing import Annotated, BinaryIO, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from kbundle import __version__
+from kbundle import __version__, report
+from kbundle.apply.engine import ImportOptions
+from kbundle.apply.outcome import ImportReport
 from kbundle.bundle.reader import read_manifest
 from kbundle.clean import CleanOptions
-from kbundle.cluster import open_cluster
+from kbundle.cluster import Cluster, open_cluster
 from kbundle.errors import KbundleError, UsageError
 from kbundle.export import ExportRequest, creation_time, export_bundle
-from kbundle.model import FileEntry, Manifest
+from kbundle.model import Manifest
+from kbundle.replay import import_bundle
 from kbundle.select.flags import SelectionFlags, resolve_selection
-from kbundle.verify import parse_manifest, verify_bundle
+from kbundle.transforms.base import Transform
+from kbundle.transforms.builtin import build_import_transforms
+from kbundle.verify import VerifiedBundle, parse_manifest, verify_bundle
 
 app = typer.Typer(
     name="kbundle",
@@ -40,8 +46,10 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
 T = TypeVar("T")
 MAX_WARNINGS_SHOWN = 10
+MAX_FAILURES_SHOWN = 20
 
 
 def _print_version(value: bool) -> None:
@@ -75,7 +83,7 @@ def _user_errors() -> Iterator[None]:
         err.print(f"error: {error.message}{hint}", markup=False)
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
-        err.print("interrupted: nothing was written", markup=False)
+        err.print("interrupted: nothing more was written", markup=False)
         raise typer.Exit(130) from None
 
 
@@ -102,13 +110,202 @@ def _with_progress(
         return run(advance)
 
 
-KubeconfigOption = Annotated[
+# -- flags shared by several commands --------------------------------------------------------
+
+Kubeconfig = Annotated[
     str | None,
     typer.Option("--kubeconfig", help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config)."),
 ]
-ContextOption = Annotated[
-    str | None, typer.Option("--context", help="Kubeconfig context (default: current).")
+Context = Annotated[
+    str | None, typer.Option("--context", help="Kubeconfig context (default: the current one).")
 ]
+Namespaces = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-n", "--namespace", help="Namespace to export (repeatable; default: the context's)."
+    ),
+]
+AllNamespaces = Annotated[
+    bool, typer.Option("-A", "--all-namespaces", help="Export every namespace.")
+]
+Selector = Annotated[
+    str | None,
+    typer.Option("-l", "--selector", help="Label selector, e.g. 'app=shop,tier!=cache'."),
+]
+IncludeKinds = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--include-kinds",
+        help="Only these kinds (kubectl names, comma-separated, repeatable), "
+        "dependencies included.",
+    ),
+]
+ExcludeKinds = Annotated[
+    list[str] | None,
+    typer.Option("--exclude-kinds", help="Never these kinds, e.g. secrets,events."),
+]
+Objects = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--object", help="KIND/NAME: that object and everything it depends on (repeatable)."
+    ),
+]
+ClusterResources = Annotated[
+    str,
+    typer.Option(
+        "--include-cluster-resources",
+        help="auto: cluster-scoped objects the selection depends "
+        "on; true: all of them; false: none.",
+    ),
+]
+IncludeOwned = Annotated[
+    bool,
+    typer.Option(
+        "--include-owned",
+        help="Keep objects an exported controller recreates (ReplicaSets, Pods...).",
+    ),
+]
+KeepStatus = Annotated[bool, typer.Option("--keep-status", help="Keep the status of objects.")]
+KeepLastApplied = Annotated[
+    bool,
+    typer.Option(
+        "--keep-last-applied", help="Keep kubectl's last-applied-configuration annotation."
+    ),
+]
+CompressionLevel = Annotated[
+    int, typer.Option("--compression-level", min=1, max=22, help="zstd level.")
+]
+MapNamespace = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map-namespace",
+        help="OLD=NEW: import namespace OLD as NEW, rewriting every reference to it (repeatable).",
+    ),
+]
+
+
+class ExistingMode(StrEnum):
+    update = "update"
+    skip = "skip"
+    recreate = "recreate"
+
+
+class DryRunMode(StrEnum):
+    none = "none"
+    client = "client"
+    server = "server"
+
+
+Existing = Annotated[
+    ExistingMode,
+    typer.Option(
+        "--existing",
+        help="Objects that already exist: update (server-side apply), skip, or "
+        "recreate when an update is refused as immutable.",
+    ),
+]
+ForceConflicts = Annotated[
+    bool, typer.Option("--force-conflicts", help="Take over fields other field managers own.")
+]
+DryRun = Annotated[
+    DryRunMode,
+    typer.Option(
+        "--dry-run",
+        help="client: print the plan; server: let the apiserver validate without "
+        "changing anything.",
+    ),
+]
+Parallel = Annotated[
+    int, typer.Option("--parallel", min=1, max=128, help="Objects applied at once within a level.")
+]
+WaitTimeout = Annotated[
+    float,
+    typer.Option(
+        "--wait-timeout", min=1, help="Seconds to wait for CRDs, namespaces and deletions."
+    ),
+]
+RetryTimeout = Annotated[
+    float,
+    typer.Option(
+        "--retry-timeout",
+        min=1,
+        help="Seconds the destination may stay unreachable before the "
+        "import stops (re-run the same command to finish).",
+    ),
+]
+ReportFile = Annotated[
+    Path | None, typer.Option("--report", help="Write one JSON record per object to this file.")
+]
+BundleArgument = Annotated[str, typer.Argument(help="Bundle file ('-' for stdin).")]
+
+
+def _selection_flags(
+    namespace: list[str] | None,
+    all_namespaces: bool,
+    selector: str | None,
+    include_kinds: list[str] | None,
+    exclude_kinds: list[str] | None,
+    objects: list[str] | None,
+    include_cluster_resources: str,
+    include_owned: bool,
+    keep_status: bool,
+    keep_last_applied: bool,
+) -> SelectionFlags:
+    return SelectionFlags(
+        namespaces=tuple(namespace or ()),
+        all_namespaces=all_namespaces,
+        selector=selector,
+        include_kinds=tuple(include_kinds or ()),
+        exclude_kinds=tuple(exclude_kinds or ()),
+        objects=tuple(objects or ()),
+        include_cluster_resources=include_cluster_resources,
+        include_owned=include_owned,
+        keep_status=keep_status,
+        keep_last_applied=keep_last_applied,
+    )
+
+
+def _export_request(
+    cluster: Cluster, flags: SelectionFlags, compression_level: int
+) -> ExportRequest:
+    request, info = resolve_selection(
+        flags, cluster.discovery(), cluster.target.namespace, cluster.target.context
+    )
+    return ExportRequest(
+        selection=request,
+        info=info,
+        clean=CleanOptions(
+            keep_status=flags.keep_status, keep_last_applied=flags.keep_last_applied
+        ),
+        created_at=creation_time(),
+        compression_level=compression_level,
+    )
+
+
+def _import_options(
+    existing: ExistingMode,
+    force_conflicts: bool,
+    dry_run: DryRunMode,
+    parallel: int,
+    wait_timeout: float,
+    retry_timeout: float,
+) -> ImportOptions:
+    return ImportOptions(
+        existing=str(existing),
+        force_conflicts=force_conflicts,
+        dry_run=None if dry_run is DryRunMode.none else str(dry_run),
+        parallel=parallel,
+        wait_timeout=wait_timeout,
+        retry_timeout=retry_timeout,
+    )
+
+
+def _check_report_path(path: Path | None) -> None:
+    if path is not None and not path.parent.is_dir():
+        raise UsageError(f"--report {path}: folder {path.parent} does not exist")
+
+
+# -- export ----------------------------------------------------------------------------------
 
 
 @app.command()
@@ -116,101 +313,46 @@ def export(
     output: Annotated[
         str, typer.Option("-o", "--output", help="Bundle file to write ('-' for stdout).")
     ],
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    namespace: Annotated[
-        list[str] | None,
-        typer.Option(
-            "-n", "--namespace", help="Namespace to export (repeatable; default: the context's)."
-        ),
-    ] = None,
-    all_namespaces: Annotated[
-        bool, typer.Option("-A", "--all-namespaces", help="Export every namespace.")
-    ] = False,
-    selector: Annotated[
-        str | None,
-        typer.Option("-l", "--selector", help="Label selector, e.g. 'app=shop,tier!=cache'."),
-    ] = None,
-    include_kinds: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--include-kinds",
-            help="Only these kinds (kubectl names, comma-separated, "
-            "repeatable), dependencies included.",
-        ),
-    ] = None,
-    exclude_kinds: Annotated[
-        list[str] | None,
-        typer.Option("--exclude-kinds", help="Never these kinds, e.g. secrets,events."),
-    ] = None,
-    objects: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--object", help="KIND/NAME: that object and everything it depends on (repeatable)."
-        ),
-    ] = None,
-    include_cluster_resources: Annotated[
-        str,
-        typer.Option(
-            "--include-cluster-resources",
-            help="auto: cluster-scoped objects the selection "
-            "depends on; true: all of them; false: none.",
-        ),
-    ] = "auto",
-    include_owned: Annotated[
-        bool,
-        typer.Option(
-            "--include-owned",
-            help="Keep objects an exported controller recreates (ReplicaSets, Pods...).",
-        ),
-    ] = False,
-    keep_status: Annotated[
-        bool, typer.Option("--keep-status", help="Keep the status of objects.")
-    ] = False,
-    keep_last_applied: Annotated[
-        bool,
-        typer.Option(
-            "--keep-last-applied", help="Keep kubectl's last-applied-configuration annotation."
-        ),
-    ] = False,
-    compression_level: Annotated[
-        int, typer.Option("--compression-level", min=1, max=22, help="zstd level.")
-    ] = 10,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespaces = None,
+    all_namespaces: AllNamespaces = False,
+    selector: Selector = None,
+    include_kinds: IncludeKinds = None,
+    exclude_kinds: ExcludeKinds = None,
+    objects: Objects = None,
+    include_cluster_resources: ClusterResources = "auto",
+    include_owned: IncludeOwned = False,
+    keep_status: KeepStatus = False,
+    keep_last_applied: KeepLastApplied = False,
+    compression_level: CompressionLevel = 10,
 ) -> None:
     """Export objects from a cluster into one verifiable bundle file.
 
     Example: kbundle export -n shop -o shop.kbundle
     """
     with _user_errors():
-        flags = SelectionFlags(
-            namespaces=tuple(namespace or ()),
-            all_namespaces=all_namespaces,
-            selector=selector,
-            include_kinds=tuple(include_kinds or ()),
-            exclude_kinds=tuple(exclude_kinds or ()),
-            objects=tuple(objects or ()),
-            include_cluster_resources=include_cluster_resources,
-            include_owned=include_owned,
-            keep_status=keep_status,
-            keep_last_applied=keep_last_applied,
+        flags = _selection_flags(
+            namespace,
+            all_namespaces,
+            selector,
+            include_kinds,
+            exclude_kinds,
+            objects,
+            include_cluster_resources,
+            include_owned,
+            keep_status,
+            keep_last_applied,
         )
         target = _output_target(output)
         cluster = open_cluster(kubeconfig, context)
-        request, info = resolve_selection(
-            flags, cluster.discovery(), cluster.target.namespace, cluster.target.context
-        )
-        export_request = ExportRequest(
-            selection=request,
-            info=info,
-            clean=CleanOptions(keep_status=keep_status, keep_last_applied=keep_last_applied),
-            created_at=creation_time(),
-            compression_level=compression_level,
-        )
+        request = _export_request(cluster, flags, compression_level)
         manifest = _with_progress(
-            lambda progress: export_bundle(cluster, export_request, target, progress=progress),
+            lambda progress: export_bundle(cluster, request, target, progress=progress),
             "reading",
         )
-        _report_export(manifest, output)
+        size = Path(output).stat().st_size if output != "-" else None
+        _report_export(manifest, "stdout" if output == "-" else output, size)
 
 
 def _output_target(output: str) -> Path | BinaryIO:
@@ -228,17 +370,8 @@ def _output_target(output: str) -> Path | BinaryIO:
     return sys.stdout.buffer
 
 
-def _report_export(manifest: Manifest, output: str) -> None:
-    where = "stdout" if output == "-" else output
-    size = Path(output).stat().st_size if output != "-" else None
-    skipped = sum(s.count for s in manifest.skipped)
-    err.print(
-        f"exported {manifest.total_objects} objects of {len(manifest.files)} kinds in "
-        f"{len(manifest.levels)} levels to {where}"
-        + (f" ({_human(size)})" if size is not None else "")
-        + f"; left out {skipped} derived or built-in objects",
-        markup=False,
-    )
+def _report_export(manifest: Manifest, where: str, size: int | None) -> None:
+    err.print(report.export_summary(manifest, where, size), markup=False)
     for warning in manifest.warnings[:MAX_WARNINGS_SHOWN]:
         err.print(f"warning: {warning.message}", markup=False)
     if len(manifest.warnings) > MAX_WARNINGS_SHOWN:
@@ -249,16 +382,7 @@ def _report_export(manifest: Manifest, output: str) -> None:
         )
 
 
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
-
-
-BundleArgument = Annotated[str, typer.Argument(help="Bundle file ('-' for stdin).")]
+# -- verify and inspect ----------------------------------------------------------------------
 
 
 def _bundle_source(bundle: str) -> Path | BinaryIO:
@@ -279,13 +403,7 @@ def verify(bundle: BundleArgument) -> None:
     """
     with _user_errors(), tempfile.TemporaryDirectory(prefix="kbundle-verify-") as work:
         verified = verify_bundle(_bundle_source(bundle), Path(work))
-        manifest = verified.manifest
-        print(
-            f"{bundle}: OK, format {manifest.format_version}, {manifest.total_objects} "
-            f"objects in {len(manifest.files)} files, {len(manifest.levels)} levels; "
-            f"exported {manifest.created_at} from context {manifest.source.context} "
-            f"(Kubernetes {manifest.source.server_version})"
-        )
+        print(report.verified_summary(bundle, verified.manifest))
 
 
 class InspectFormat(StrEnum):
@@ -310,51 +428,167 @@ def inspect(
         if output is InspectFormat.json:
             print(json.dumps(manifest.to_dict(), indent=2))
             return
-        _print_manifest(manifest)
+        for line in report.manifest_header(manifest):
+            out.print(line, markup=False)
+        for table in report.manifest_tables(manifest):
+            out.print(table)
+        for warning in manifest.warnings:
+            out.print(f"warning [{warning.code}]: {warning.message}", markup=False)
 
 
-def _print_manifest(manifest: Manifest) -> None:
-    out = Console(highlight=False, soft_wrap=True)
-    selection = manifest.selection
-    scope = (
-        "all namespaces"
-        if selection.all_namespaces
-        else ("namespaces " + ", ".join(selection.namespaces))
+# -- import and clone ------------------------------------------------------------------------
+
+
+@app.command("import")
+def import_(
+    bundle: BundleArgument,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    map_namespace: MapNamespace = None,
+    existing: Existing = ExistingMode.update,
+    force_conflicts: ForceConflicts = False,
+    dry_run: DryRun = DryRunMode.none,
+    parallel: Parallel = 16,
+    wait_timeout: WaitTimeout = 60.0,
+    retry_timeout: RetryTimeout = 120.0,
+    report_file: ReportFile = None,
+) -> None:
+    """Verify a bundle, then replay it into a cluster: level by level, idempotently.
+    Nothing is sent to the cluster unless the whole bundle verifies.
+
+    Example: kbundle import shop.kbundle --map-namespace shop=shop-restored
+    """
+    with _user_errors(), tempfile.TemporaryDirectory(prefix="kbundle-import-") as work:
+        transforms = build_import_transforms(namespace_mappings=tuple(map_namespace or ()))
+        _check_report_path(report_file)
+        options = _import_options(
+            existing, force_conflicts, dry_run, parallel, wait_timeout, retry_timeout
+        )
+        verified = verify_bundle(_bundle_source(bundle), Path(work))  # before any request
+        cluster = open_cluster(kubeconfig, context, pool_size=parallel + 4)
+        _replay(cluster, verified, transforms, options, report_file)
+
+
+def _replay(
+    cluster: Cluster,
+    verified: VerifiedBundle,
+    transforms: list[Transform],
+    options: ImportOptions,
+    report_file: Path | None,
+) -> None:
+    result = _with_progress(
+        lambda progress: import_bundle(cluster, verified, transforms, options, progress=progress),
+        "applying",
     )
-    out.print(
-        f"kbundle format {manifest.format_version}, made by kbundle "
-        f"{manifest.tool_version} at {manifest.created_at}",
-        markup=False,
-    )
-    out.print(
-        f"source: context {manifest.source.context}, Kubernetes "
-        f"{manifest.source.server_version}; {scope}"
-        + (f", objects {', '.join(selection.objects)}" if selection.objects else "")
-        + (f", selector {selection.label_selector}" if selection.label_selector else ""),
-        markup=False,
-    )
-    table = Table("level", "name", "kind", "apiVersion", "objects")
-    files_by_level: dict[int, list[FileEntry]] = {}
-    for entry in manifest.files:
-        files_by_level.setdefault(entry.level, []).append(entry)
-    for level in manifest.levels:
-        for index, entry in enumerate(files_by_level.get(level.number, [])):
-            table.add_row(
-                str(level.number) if index == 0 else "",
-                level.name if index == 0 else "",
-                entry.kind,
-                entry.api_version,
-                str(entry.objects),
-            )
-    table.add_row("", "total", f"{len(manifest.files)} kinds", "", str(manifest.total_objects))
-    out.print(table)
-    if manifest.skipped:
-        skipped = Table("left out", "count", "why")
-        for skip in manifest.skipped:
-            skipped.add_row(skip.kind, str(skip.count), skip.reason)
-        out.print(skipped)
-    for warning in manifest.warnings:
-        out.print(f"warning [{warning.code}]: {warning.message}", markup=False)
+    if report_file is not None:
+        result.write_json(report_file)
+    _print_import_report(result, cluster.target.context)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _print_import_report(result: ImportReport, context: str) -> None:
+    if result.dry_run == "client":
+        for line in report.plan_lines(result):
+            out.print(line, markup=False)
+    out.print(report.import_table(result, context))
+    for outcome in result.failed[:MAX_FAILURES_SHOWN]:
+        err.print(f"failed: {outcome.ref}: {outcome.message}", markup=False)
+    if len(result.failed) > MAX_FAILURES_SHOWN:
+        err.print(
+            f"... and {len(result.failed) - MAX_FAILURES_SHOWN} more failures "
+            "(--report FILE.json lists every object)",
+            markup=False,
+        )
+    if result.aborted:
+        err.print(f"error: {result.aborted}", markup=False)
+
+
+@app.command()
+def clone(
+    from_context: Annotated[str, typer.Option("--from-context", help="Context to read from.")],
+    to_context: Annotated[str, typer.Option("--to-context", help="Context to write to.")],
+    kubeconfig: Kubeconfig = None,
+    to_kubeconfig: Annotated[
+        str | None,
+        typer.Option(
+            "--to-kubeconfig", help="Kubeconfig of the destination (default: --kubeconfig)."
+        ),
+    ] = None,
+    namespace: Namespaces = None,
+    all_namespaces: AllNamespaces = False,
+    selector: Selector = None,
+    include_kinds: IncludeKinds = None,
+    exclude_kinds: ExcludeKinds = None,
+    objects: Objects = None,
+    include_cluster_resources: ClusterResources = "auto",
+    include_owned: IncludeOwned = False,
+    map_namespace: MapNamespace = None,
+    existing: Existing = ExistingMode.update,
+    force_conflicts: ForceConflicts = False,
+    dry_run: DryRun = DryRunMode.none,
+    parallel: Parallel = 16,
+    wait_timeout: WaitTimeout = 60.0,
+    retry_timeout: RetryTimeout = 120.0,
+    report_file: ReportFile = None,
+) -> None:
+    """Export from one context straight into another, with no bundle file in between (the
+    stream is still verified before anything is applied).
+
+    Example: kbundle clone --from-context prod --to-context staging -n shop
+    """
+    with _user_errors(), tempfile.TemporaryDirectory(prefix="kbundle-clone-") as work:
+        flags = _selection_flags(
+            namespace,
+            all_namespaces,
+            selector,
+            include_kinds,
+            exclude_kinds,
+            objects,
+            include_cluster_resources,
+            include_owned,
+            False,
+            False,
+        )
+        transforms = build_import_transforms(namespace_mappings=tuple(map_namespace or ()))
+        _check_report_path(report_file)
+        options = _import_options(
+            existing, force_conflicts, dry_run, parallel, wait_timeout, retry_timeout
+        )
+        source = open_cluster(kubeconfig, from_context)
+        destination = open_cluster(to_kubeconfig or kubeconfig, to_context, pool_size=parallel + 4)
+        request = _export_request(source, flags, compression_level=3)
+        verified = _stream_export(source, request, Path(work))
+        _report_export(verified.manifest, f"context {to_context} (streamed)", None)
+        _replay(destination, verified, transforms, options, report_file)
+
+
+def _stream_export(source: Cluster, request: ExportRequest, work: Path) -> VerifiedBundle:
+    """Export into a pipe that verification reads from; the export's own error wins."""
+    read_end, write_end = os.pipe()
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        with os.fdopen(write_end, "wb") as stream:
+            try:
+                export_bundle(source, request, stream)
+            except BaseException as error:
+                failure.append(error)
+
+    producer = threading.Thread(target=produce, name="kbundle-export", daemon=True)
+    producer.start()
+    try:
+        with os.fdopen(read_end, "rb") as stream:
+            verified = verify_bundle(stream, work)
+    except KbundleError:
+        producer.join()
+        if failure:
+            raise failure[0] from None
+        raise
+    producer.join()
+    if failure:
+        raise failure[0]
+    return verified
 
 
 def main() -> None:

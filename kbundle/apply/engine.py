@@ -1,0 +1,515 @@
+"""Replay a bundle's objects into a cluster: level by level, concurrently within a level.
+
+Every write is a server-side apply by the field manager ``kbundle``, so running the same
+import twice changes nothing. Objects already as the bundle wants them are not even sent
+(see ``compare.py``). Transient failures are retried; when the destination stops answering
+for longer than the retry timeout, the import stops early and says so; re-running the same
+command finishes the job.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from kbundle.apply.compare import satisfied_by
+from kbundle.apply.outcome import Action, Outcome
+from kbundle.apply.prepare import PendingOwner, clear_cluster_ips, rebuild_owner_references
+from kbundle.apply.waits import wait_for_crds, wait_for_namespaces, wait_until_gone
+from kbundle.cluster import ApiError, ApiResource, Cluster, KindNotServed, Unreachable
+from kbundle.cluster.retry import PERMANENT_500_MARKERS, is_transient, with_retries
+from kbundle.model import Object, ObjectRef
+
+EXISTING_MODES = ("update", "skip", "recreate")
+DRY_RUN_MODES = ("client", "server")
+IMMUTABLE_MARKERS = (
+    "immutable",
+    "Forbidden: updates to",
+    "may not change fields",
+    "may not be changed",
+)
+ProgressCallback = Callable[[int, int, str], None]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    existing: str = "update"  # update | skip | recreate
+    force_conflicts: bool = False
+    dry_run: str | None = None  # None | client | server
+    parallel: int = 16
+    wait_timeout: float = 60.0  # CRDs established, namespaces active, deletions finished
+    retry_timeout: float = 120.0  # how long a destination may stay unreachable
+    field_manager: str = "kbundle"
+
+
+@dataclass(frozen=True)
+class LevelObjects:
+    number: int
+    name: str
+    objects: Sequence[Object]
+
+
+class DestinationGone(Exception):
+    """The destination stayed unreachable longer than the retry timeout."""
+
+
+class _Reachability:
+    """Shared across workers: one outage costs one retry timeout, not one per object."""
+
+    def __init__(self, patience: float) -> None:
+        self.patience = patience
+        self._down_since: float | None = None
+        self.gave_up: str | None = None
+        self._lock = threading.Lock()
+
+    def failed(self, error: Exception) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if self._down_since is None:
+                self._down_since = now
+            elif now - self._down_since >= self.patience and self.gave_up is None:
+                self.gave_up = (
+                    f"the destination did not answer for {self.patience:.0f}s "
+                    f"({error}); re-run the same command to finish the import"
+                )
+
+    def answered(self) -> None:
+        with self._lock:
+            self._down_since = None
+
+
+@dataclass
+class _Deferred:
+    level: int
+    obj: Object  # intended object, with every ownerReference (source UIDs)
+    owners: list[PendingOwner] = field(default_factory=list)
+
+
+class Importer:
+    """One import run into one cluster."""
+
+    def __init__(
+        self, cluster: Cluster, options: ImportOptions, progress: ProgressCallback | None = None
+    ) -> None:
+        self.cluster = cluster
+        self.options = options
+        self.progress = progress
+        self.outcomes: list[Outcome] = []
+        self._uids: dict[ObjectRef, str] = {}
+        self._live: dict[ObjectRef, Object] = {}
+        self._live_unknown: set[tuple[str, str]] = set()  # (resource path, namespace)
+        self._deferred: list[_Deferred] = []
+        self._namespaces_ready: set[str] = set()
+        self._namespaces_unusable: dict[str, str] = {}  # namespace -> why
+        self._namespace_exists: dict[str, bool] = {}
+        self._bundle_custom_kinds: set[tuple[str, str]] = set()  # (group, kind) of its CRDs
+        self._reachability = _Reachability(options.retry_timeout)
+        self._lock = threading.Lock()
+        self._done = 0
+        self._total = 0
+
+    @property
+    def gave_up(self) -> str | None:
+        return self._reachability.gave_up
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def run(self, levels: Sequence[LevelObjects]) -> list[Outcome]:
+        self._total = sum(len(level.objects) for level in levels)
+        self._bundle_custom_kinds = {
+            (str(o["spec"].get("group")), str((o["spec"].get("names") or {}).get("kind")))
+            for level in levels
+            for o in level.objects
+            if o.get("kind") == "CustomResourceDefinition" and isinstance(o.get("spec"), dict)
+        }
+        for level in levels:
+            if self.gave_up:
+                self._not_attempted(level)
+                continue
+            try:
+                self._ensure_namespaces(level)
+                self._load_live(level.objects)
+            except DestinationGone:
+                self._not_attempted(level)
+                continue
+            with ThreadPoolExecutor(max_workers=max(1, self.options.parallel)) as pool:
+                results = list(
+                    pool.map(functools.partial(self._apply_one, level.number), level.objects)
+                )
+            with self._lock:
+                self.outcomes += results
+            self._after_level(level)
+            self._resolve_deferred()
+        return self.outcomes
+
+    def _not_attempted(self, level: LevelObjects) -> None:
+        reason = f"not attempted: {self.gave_up}"
+        for obj in level.objects:
+            self._record_progress(obj)
+            self.outcomes.append(
+                Outcome(
+                    level.number, ObjectRef.of(obj), str(obj.get("apiVersion")), Action.FAIL, reason
+                )
+            )
+
+    def _record_progress(self, obj: Object) -> None:
+        with self._lock:
+            self._done += 1
+            done = self._done
+        if self.progress is not None:
+            self.progress(done, self._total, str(ObjectRef.of(obj)))
+
+    # -- one object -------------------------------------------------------------------------
+
+    def _apply_one(self, level: int, obj: Object) -> Outcome:
+        ref = ObjectRef.of(obj)
+        api_version = str(obj.get("apiVersion", ""))
+        try:
+            return self._decide_and_write(level, obj, ref, api_version)
+        except KindNotServed as error:
+            if self.options.dry_run and (ref.group, ref.kind) in self._bundle_custom_kinds:
+                return Outcome(
+                    level,
+                    ref,
+                    api_version,
+                    Action.CREATE if self.options.dry_run == "client" else Action.SKIP,
+                    "its CRD is created by this import first",
+                )
+            return Outcome(level, ref, api_version, Action.FAIL, error.message)
+        except DestinationGone:
+            return Outcome(level, ref, api_version, Action.FAIL, f"not attempted: {self.gave_up}")
+        except (ApiError, Unreachable) as error:
+            return Outcome(level, ref, api_version, Action.FAIL, _describe(error))
+        finally:
+            self._record_progress(obj)
+
+    def _decide_and_write(
+        self, level: int, obj: Object, ref: ObjectRef, api_version: str
+    ) -> Outcome:
+        namespace = ref.namespace or None
+        if namespace in self._namespaces_unusable:
+            return Outcome(
+                level, ref, api_version, Action.FAIL, self._namespaces_unusable[namespace]
+            )
+        resource = self._resource(obj)
+        intended = clear_cluster_ips(obj)
+        with_owners = intended
+        intended, pending = rebuild_owner_references(intended, self._uid_of)
+        live = self._current(resource, ref)
+
+        def done(action: Action, message: str = "", stored: Object | None = None) -> Outcome:
+            source = stored if stored is not None else live
+            if source is not None and not self.options.dry_run:
+                self._remember(ref, source)
+            if pending and not self.options.dry_run:
+                self._defer(level, with_owners, pending)
+            return Outcome(level, ref, api_version, action, message)
+
+        if live is not None and self.options.existing == "skip":
+            return done(Action.SKIP, "exists; --existing=skip leaves it untouched")
+        if live is not None and satisfied_by(intended, live):
+            return done(Action.UNCHANGED)
+        if self.options.dry_run == "client":
+            return done(Action.CREATE if live is None else Action.UPDATE)
+        if (
+            self.options.dry_run == "server"
+            and namespace
+            and not self._namespace_present(namespace)
+        ):
+            return done(
+                Action.SKIP, f"not checked: namespace {namespace} is created by this import first"
+            )
+        try:
+            stored = self._write(resource, intended, live)
+        except ApiError as error:
+            if not (self.options.existing == "recreate" and live is not None and _immutable(error)):
+                raise
+            stored = self._recreate(resource, intended, error)
+            return done(Action.UPDATE, f"deleted and created again: {error.server_message}", stored)
+        if live is None:
+            return done(Action.CREATE, stored=stored)
+        unchanged = (stored.get("metadata") or {}).get("resourceVersion") == (
+            live.get("metadata") or {}
+        ).get("resourceVersion")
+        return done(Action.UNCHANGED if unchanged else Action.UPDATE, stored=stored)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def _write(self, resource: ApiResource, obj: Object, live: Object | None) -> Object:
+        dry_run = self.options.dry_run == "server"
+
+        def apply() -> Object:
+            try:
+                return self.cluster.apply(
+                    resource,
+                    obj,
+                    field_manager=self.options.field_manager,
+                    force=self.options.force_conflicts,
+                    dry_run=dry_run,
+                )
+            except ApiError as error:
+                if error.status == 500 and any(
+                    m in error.server_message for m in PERMANENT_500_MARKERS
+                ):
+                    return self._write_without_apply(resource, obj, dry_run)
+                raise
+
+        return self._retrying(apply)
+
+    def _write_without_apply(self, resource: ApiResource, obj: Object, dry_run: bool) -> Object:
+        """1.20's server-side apply cannot type some valid objects: create, or replace."""
+        meta = obj["metadata"]
+        live = self.cluster.get(resource, meta["name"], meta.get("namespace"))
+        manager = self.options.field_manager
+        if live is None:
+            return self.cluster.create(resource, obj, field_manager=manager, dry_run=dry_run)
+        replacement = {
+            **obj,
+            "metadata": {**meta, "resourceVersion": live["metadata"]["resourceVersion"]},
+        }
+        return self.cluster.replace(resource, replacement, field_manager=manager, dry_run=dry_run)
+
+    def _recreate(self, resource: ApiResource, obj: Object, reason: ApiError) -> Object:
+        """Delete and create again, but only if the apiserver would accept the new object:
+        a dry-run create that fails with AlreadyExists passed validation (validation comes
+        before the existence check), anything else means the live object must stay."""
+        manager = self.options.field_manager
+        try:
+            self.cluster.create(resource, obj, field_manager=manager, dry_run=True)
+        except ApiError as check:
+            if check.status != 409:
+                raise check from reason
+        meta = obj["metadata"]
+        self._retrying(lambda: self.cluster.delete(resource, meta["name"], meta.get("namespace")))
+        if not wait_until_gone(
+            self.cluster, resource, meta["name"], meta.get("namespace"), self.options.wait_timeout
+        ):
+            raise ApiError(
+                408,
+                "Timeout",
+                f"the old object was not gone after {self.options.wait_timeout:.0f}s (finalizers?)",
+                method="DELETE",
+                path=resource.path(meta.get("namespace"), meta["name"]),
+            )
+        return self._retrying(lambda: self.cluster.apply(resource, obj, field_manager=manager))
+
+    def _retrying(self, action: Callable[[], T]) -> T:
+        def transient(error: Exception) -> bool:
+            if isinstance(error, Unreachable):
+                self._reachability.failed(error)
+            return self.gave_up is None and _transient_on_import(error)
+
+        if self.gave_up:
+            raise DestinationGone
+        try:
+            result = with_retries(
+                action, deadline_seconds=self.options.retry_timeout, transient=transient
+            )
+        except Unreachable:
+            if self.gave_up:
+                raise DestinationGone from None
+            raise
+        self._reachability.answered()
+        return result
+
+    # -- what exists ------------------------------------------------------------------------
+
+    def _resource(self, obj: Object) -> ApiResource:
+        try:
+            return self.cluster.resource_for(obj)
+        except KindNotServed:
+            self.cluster.discovery(refresh=True)  # a CRD may have just been established
+            return self.cluster.resource_for(obj)
+
+    def _load_live(self, objects: Sequence[Object]) -> None:
+        """One list per kind and namespace instead of one read per object."""
+        wanted: dict[tuple[str, str], tuple[ApiResource, set[str]]] = {}
+        for obj in objects:
+            try:
+                resource = self.cluster.resource_for(obj)
+            except KindNotServed:
+                continue
+            ref = ObjectRef.of(obj)
+            key = (resource.path(), ref.namespace)
+            wanted.setdefault(key, (resource, set()))[1].add(ref.name)
+        for (path, namespace), (resource, names) in wanted.items():
+            try:
+                items = self._retrying(
+                    functools.partial(
+                        self.cluster.list_objects, resource, namespace=namespace or None
+                    )
+                )
+            except (ApiError, Unreachable):
+                self._live_unknown.add((path, namespace))
+                continue
+            for item in items:
+                if item["metadata"]["name"] in names:
+                    self._live[ObjectRef.of(item)] = item
+
+    def _current(self, resource: ApiResource, ref: ObjectRef) -> Object | None:
+        if (resource.path(), ref.namespace) in self._live_unknown:
+            result: Object | None = self._retrying(
+                lambda: self.cluster.get(resource, ref.name, ref.namespace or None)
+            )
+            return result
+        return self._live.get(ref)
+
+    def _remember(self, ref: ObjectRef, stored: Object) -> None:
+        uid = (stored.get("metadata") or {}).get("uid")
+        if uid:
+            with self._lock:
+                self._uids[ref] = uid
+
+    def _uid_of(self, ref: ObjectRef) -> str | None:
+        with self._lock:
+            return self._uids.get(ref)
+
+    # -- levels: namespaces, CRDs, owners ---------------------------------------------------
+
+    def _ensure_namespaces(self, level: LevelObjects) -> None:
+        """Namespaces the bundle's objects need but neither it nor the destination has are
+        created plainly (a bundle exported with --include-cluster-resources=false)."""
+        needed = sorted(
+            {
+                str(o["metadata"]["namespace"])
+                for o in level.objects
+                if (o.get("metadata") or {}).get("namespace")
+            }
+            - self._namespaces_ready
+        )
+        if not needed or self.options.dry_run:
+            self._namespaces_ready.update(needed)
+            return
+        resource = self.cluster.discovery().preferred_for("", "Namespace")
+        assert resource is not None
+        for name in needed:
+            live = self._retrying(functools.partial(self.cluster.get, resource, name))
+            if live is None:
+                self._retrying(
+                    functools.partial(
+                        self.cluster.apply,
+                        resource,
+                        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+                        field_manager=self.options.field_manager,
+                    )
+                )
+                self.outcomes.append(
+                    Outcome(
+                        level.number,
+                        ObjectRef("", "Namespace", "", name),
+                        "v1",
+                        Action.CREATE,
+                        "created for objects of the bundle",
+                    )
+                )
+            self._namespaces_ready.add(name)
+        for name in wait_for_namespaces(self.cluster, needed, self.options.wait_timeout):
+            self._namespaces_unusable[name] = f"namespace {name} is not Active (Terminating?)"
+
+    def _after_level(self, level: LevelObjects) -> None:
+        if self.options.dry_run:
+            return
+        crds = [
+            o["metadata"]["name"]
+            for o in level.objects
+            if o.get("kind") == "CustomResourceDefinition"
+        ]
+        if crds:
+            for name in wait_for_crds(self.cluster, crds, self.options.wait_timeout):
+                self._mark_failed(
+                    name,
+                    "CustomResourceDefinition",
+                    f"not Established within {self.options.wait_timeout:.0f}s",
+                )
+        namespaces = [
+            o["metadata"]["name"]
+            for o in level.objects
+            if o.get("kind") == "Namespace" and (o.get("apiVersion") == "v1")
+        ]
+        self._namespaces_ready.update(namespaces)
+        for name in wait_for_namespaces(self.cluster, namespaces, self.options.wait_timeout):
+            self._mark_failed(name, "Namespace", "not Active (Terminating?)")
+            self._namespaces_unusable[name] = f"namespace {name} is not Active (Terminating?)"
+
+    def _mark_failed(self, name: str, kind: str, message: str) -> None:
+        for index, outcome in enumerate(self.outcomes):
+            if outcome.ref.kind == kind and outcome.ref.name == name:
+                self.outcomes[index] = Outcome(
+                    outcome.level, outcome.ref, outcome.api_version, Action.FAIL, message
+                )
+
+    def _defer(self, level: int, obj: Object, owners: list[PendingOwner]) -> None:
+        with self._lock:
+            self._deferred.append(_Deferred(level=level, obj=obj, owners=owners))
+
+    def _resolve_deferred(self) -> None:
+        """Re-apply dependants whose owners now exist, with the owners' new UIDs."""
+        still_waiting = []
+        for item in self._deferred:
+            if any(
+                self._uid_of(o.ref) is None
+                and self._uid_of(ObjectRef(o.ref.group, o.ref.kind, "", o.ref.name)) is None
+                for o in item.owners
+            ):
+                still_waiting.append(item)
+                continue
+            ref = ObjectRef.of(item.obj)
+            try:
+                resource = self._resource(item.obj)
+                intended, missing = rebuild_owner_references(
+                    clear_cluster_ips(item.obj), self._uid_of
+                )
+                if not missing:
+                    self._write(resource, intended, None)
+            except (ApiError, Unreachable, KindNotServed, DestinationGone) as error:
+                self._mark_failed_ref(ref, f"ownerReferences not restored: {_describe(error)}")
+        self._deferred = still_waiting
+
+    def _mark_failed_ref(self, ref: ObjectRef, message: str) -> None:
+        for index, outcome in enumerate(self.outcomes):
+            if outcome.ref == ref:
+                self.outcomes[index] = Outcome(
+                    outcome.level, ref, outcome.api_version, Action.FAIL, message
+                )
+
+    def unresolved_owners(self) -> list[tuple[ObjectRef, list[ObjectRef]]]:
+        return [(ObjectRef.of(d.obj), [o.ref for o in d.owners]) for d in self._deferred]
+
+    def _namespace_present(self, namespace: str) -> bool:
+        """Does the namespace exist in the destination (asked once per namespace)?"""
+        with self._lock:
+            known = self._namespace_exists.get(namespace)
+        if known is None:
+            resource = self.cluster.discovery().preferred_for("", "Namespace")
+            assert resource is not None
+            known = self._retrying(lambda: self.cluster.get(resource, namespace)) is not None
+            with self._lock:
+                self._namespace_exists[namespace] = known
+        return known
+
+
+def _transient_on_import(error: Exception) -> bool:
+    if is_transient(error):
+        return True
+    # A Pod created right after its namespace may wait for the ServiceAccount token.
+    return (
+        isinstance(error, ApiError)
+        and "service account" in error.server_message.lower()
+        and "retry" in error.server_message.lower()
+    )
+
+
+def _immutable(error: ApiError) -> bool:
+    return error.status == 422 and any(m in error.server_message for m in IMMUTABLE_MARKERS)
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, ApiError):
+        return f"{error.status} {error.reason}: {error.server_message}"
+    return str(error)

@@ -1,0 +1,82 @@
+"""Waiting for the destination to catch up: CRDs served, namespaces active, deletions done.
+
+Each wait polls with a short, growing interval and gives up after the caller's timeout,
+returning what is still not ready so the import can report it object by object.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from kbundle.cluster import ApiResource, Cluster
+
+CRD_API = ("apiextensions.k8s.io", "CustomResourceDefinition")
+
+
+def poll(ready: Callable[[], bool], timeout: float) -> bool:
+    """True once ``ready()`` holds, False if ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        if ready():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.6, 1.0)
+
+
+def _conditions(obj: dict[str, object] | None) -> dict[str, str]:
+    status = (obj or {}).get("status") or {}
+    assert isinstance(status, dict)
+    return {str(c.get("type")): str(c.get("status")) for c in status.get("conditions") or []}
+
+
+def wait_for_crds(cluster: Cluster, names: Iterable[str], timeout: float) -> list[str]:
+    """Wait until each CRD is Established with its names accepted; return those that are not.
+
+    Discovery is refreshed afterwards, so their custom resources can be found.
+    """
+    resource = cluster.discovery().preferred_for(*CRD_API)
+    if resource is None:
+        return list(names)
+    pending = set(names)
+
+    def all_ready() -> bool:
+        for name in sorted(pending):
+            conditions = _conditions(cluster.get(resource, name))
+            if (
+                conditions.get("Established") == "True"
+                and conditions.get("NamesAccepted") == "True"
+            ):
+                pending.discard(name)
+        return not pending
+
+    poll(all_ready, timeout)
+    cluster.discovery(refresh=True)
+    return sorted(pending)
+
+
+def wait_for_namespaces(cluster: Cluster, names: Iterable[str], timeout: float) -> list[str]:
+    """Wait until each namespace is Active; return those that are not (e.g. Terminating)."""
+    resource = cluster.discovery().preferred_for("", "Namespace")
+    assert resource is not None
+    pending = set(names)
+
+    def all_active() -> bool:
+        for name in sorted(pending):
+            live = cluster.get(resource, name) or {}
+            if (live.get("status") or {}).get("phase") == "Active":
+                pending.discard(name)
+        return not pending
+
+    poll(all_active, timeout)
+    return sorted(pending)
+
+
+def wait_until_gone(
+    cluster: Cluster, resource: ApiResource, name: str, namespace: str | None, timeout: float
+) -> bool:
+    """True once the object no longer exists (finalizers done)."""
+    return poll(lambda: cluster.get(resource, name, namespace) is None, timeout)
