@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from kbundle.cluster import open_cluster
+from kbundle.cluster import Cluster, open_cluster
 from kbundle.errors import KbundleError
 from kbundle.testenv.clusters import bring_up
 from kbundle.testenv.fixture_loader import load_sample_app
@@ -91,11 +92,11 @@ def run_demo(root: Path | None = None) -> None:
 
     console.rule("6. what landed in the destination")
     destination = open_cluster(str(kubeconfig), destination_context)
+    _wait_for_replica_sets(destination, "shop-restored")
     landed = Table(
         "kind",
         "in shop-restored",
-        title=f"{destination_context}, a few seconds "
-        "later (the destination's own controllers made ReplicaSets and Pods)",
+        title=f"{destination_context}: its own controllers made the ReplicaSets and Pods",
     )
     for kind, api_version in LANDED_KINDS:
         resource = destination.resource_for({"apiVersion": api_version, "kind": kind})
@@ -106,6 +107,17 @@ def run_demo(root: Path | None = None) -> None:
         f"\nTry it yourself: export KUBECONFIG={kubeconfig}  (bundle: {bundle})\n"
         f"Stop the clusters: python -m kbundle.testenv down --root {root}"
     )
+
+
+def _wait_for_replica_sets(cluster: Cluster, namespace: str, timeout: float = 30.0) -> None:
+    """Give the destination's controllers a moment to build what they own."""
+    deployments = cluster.resource_for({"apiVersion": "apps/v1", "kind": "Deployment"})
+    replica_sets = cluster.resource_for({"apiVersion": "apps/v1", "kind": "ReplicaSet"})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(
+        cluster.list_objects(replica_sets, namespace=namespace)
+    ) < len(cluster.list_objects(deployments, namespace=namespace)):
+        time.sleep(0.5)
 
 
 LANDED_KINDS = (
