@@ -32,6 +32,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import ssl
 import subprocess
 import sys
@@ -52,7 +53,7 @@ import yaml
 import zstandard
 from export import KBUNDLE, run_kbundle_export, seed
 
-from kbundle.cluster import Cluster, open_cluster
+from kbundle.cluster import Cluster, Discovery, open_cluster
 from kbundle.testenv import Binaries, LocalCluster, locate
 
 SOURCE_CIDR = "10.96.0.0/16"
@@ -80,6 +81,8 @@ class Level:
 
 @dataclass(frozen=True)
 class Row:
+    """One line of the table: what ran, how long it took, and anything worth a note."""
+
     label: str
     seconds: float
     note: str = ""
@@ -162,12 +165,14 @@ def local_cluster(
     unless ``keep``. Folder and cluster share the name, so ``python -m kbundle.testenv up NAME
     --root WORKDIR/clusters`` restarts a kept one."""
     folder = workdir / "clusters" / name
-    cluster = LocalCluster.provision(folder, binaries, name, service_cidr)
+    cluster: LocalCluster | None = None
     try:
+        cluster = LocalCluster.provision(folder, binaries, name, service_cidr)
         cluster.start(tie_to_parent=True)
         yield cluster
     finally:
-        cluster.stop()
+        if cluster is not None:
+            cluster.stop()
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -349,21 +354,23 @@ def raw_ssa(cluster: LocalCluster, levels: list[Level]) -> float:
     started = time.perf_counter()
     discovery = open_cluster(str(cluster.kubeconfig), cluster.context).discovery()
     applier = RawApplier(endpoint(cluster.kubeconfig, cluster.context))
+    pool = ThreadPoolExecutor(THREADS)
     try:
-        with ThreadPoolExecutor(THREADS) as pool:
-            for level in levels:
-                requests = []
-                for obj in level.objects:
-                    resource = discovery.find(obj["apiVersion"], obj["kind"])
-                    if resource is None:
-                        raise BenchError(f"{obj['kind']} {obj['apiVersion']} is not served")
-                    meta = obj["metadata"]
-                    path = resource.path(meta.get("namespace"), meta["name"])
-                    requests.append((path, json.dumps(obj).encode()))
-                list(pool.map(applier.apply, requests))
+        for level in levels:
+            list(pool.map(applier.apply, [apply_request(discovery, o) for o in level.objects]))
     finally:
+        pool.shutdown(cancel_futures=True)  # on Ctrl-C, do not send what is still queued
         applier.close()
     return time.perf_counter() - started
+
+
+def apply_request(discovery: Discovery, obj: Object) -> tuple[str, bytes]:
+    """The object's URL path and its JSON body."""
+    resource = discovery.find(obj["apiVersion"], obj["kind"])
+    if resource is None:
+        raise BenchError(f"{obj['kind']} {obj['apiVersion']} is not served by the destination")
+    meta = obj["metadata"]
+    return resource.path(meta.get("namespace"), meta["name"]), json.dumps(obj).encode()
 
 
 # -- the runs ------------------------------------------------------------------------------
@@ -519,8 +526,14 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     report(rows, count(levels), binaries)
 
 
+def interrupt(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so every cluster is stopped and its folder removed."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     args = parse_args()
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         if args.keep:
             workdir = Path(tempfile.mkdtemp(prefix="kbundle-bench-import-"))
