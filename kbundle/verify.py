@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -46,6 +47,7 @@ _SEMVER = re.compile(
 _CHECKSUM_LINE = re.compile(r"([0-9a-f]{64})  ([^\x00-\x1f\x7f]+)")
 _SUPPORTED_MAJOR, _SUPPORTED_MINOR = (int(n) for n in FORMAT_VERSION.split(".")[:2])
 _MAX_REASON = 200
+KEEP_PARSED_BYTES = 64 * 1024 * 1024  # object YAML kept parsed after verification, at most
 _MAX_SHOWN = 120
 
 __all__ = [
@@ -64,11 +66,19 @@ class VerifiedBundle:
     manifest: Manifest
     root: Path
     entries: tuple[FileEntry, ...]  # in level order, then path
+    # Documents verification already parsed, handed over once each (parsing 5,000 objects
+    # twice costs half a second); absent for large bundles, which are read again instead.
+    _parsed: dict[str, list[dict[str, Any]]] = dataclass_field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def documents(self, entry: FileEntry) -> list[dict[str, Any]]:
         """The objects of one file, read from the verified copy (digest checked again)."""
         if entry not in self.entries:
             raise ValueError(f"{entry.path} is not an entry of this bundle")
+        parsed = self._parsed.pop(entry.path, None)
+        if parsed is not None:
+            return parsed
         data = _member_path(self.root, entry.path).read_bytes()
         if hashlib.sha256(data).hexdigest() != entry.sha256:
             raise IntegrityError(
@@ -91,9 +101,13 @@ def verify_bundle(
     _check_checksums(members)
     _check_files_against_members(manifest, raw, members)
     entries = tuple(sorted(manifest.files, key=lambda entry: (entry.level, entry.path)))
+    keep = sum(entry.size for entry in entries) <= KEEP_PARSED_BYTES
+    parsed: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
-        _check_documents(entry, members[entry.path])
-    return VerifiedBundle(manifest=manifest, root=workdir, entries=entries)
+        documents = _check_documents(entry, members[entry.path])
+        if keep:
+            parsed[entry.path] = documents
+    return VerifiedBundle(manifest=manifest, root=workdir, entries=entries, _parsed=parsed)
 
 
 # -- step 2: the manifest --------------------------------------------------------------------
@@ -290,7 +304,7 @@ def _check_totals(manifest: Manifest, raw: dict[str, Any]) -> None:
 # -- step 5: the documents -------------------------------------------------------------------
 
 
-def _check_documents(entry: FileEntry, member: Member) -> None:
+def _check_documents(entry: FileEntry, member: Member) -> list[dict[str, Any]]:
     try:
         documents = load_documents(member.path.read_bytes())
     except (yaml.YAMLError, ValueError) as error:
@@ -309,6 +323,7 @@ def _check_documents(entry: FileEntry, member: Member) -> None:
         raise BundleFormatError(
             f"{entry.path}: holds {len(documents)} documents, {MANIFEST} says {entry.objects}"
         )
+    return documents
 
 
 def _document_problem(document: dict[str, Any], entry: FileEntry) -> str | None:

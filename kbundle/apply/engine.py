@@ -128,25 +128,26 @@ class Importer:
             for o in level.objects
             if o.get("kind") == "CustomResourceDefinition" and isinstance(o.get("spec"), dict)
         }
-        for level in levels:
-            if self.gave_up:
-                self._not_attempted(level)
-                continue
-            try:
-                self._ensure_namespaces(level)
-                self._load_live(level.objects)
-            except DestinationGone:
-                self._not_attempted(level)
-                continue
-            with ThreadPoolExecutor(max_workers=max(1, self.options.parallel)) as pool:
-                results = list(
-                    pool.map(functools.partial(self._apply_one, level.number), level.objects)
-                )
-            with self._lock:
-                self.outcomes += results
-            self._after_level(level)
-            self._resolve_deferred()
+        with ThreadPoolExecutor(max_workers=max(1, self.options.parallel)) as pool:
+            for level in levels:
+                self._run_level(level, pool)
         return self.outcomes
+
+    def _run_level(self, level: LevelObjects, pool: ThreadPoolExecutor) -> None:
+        if self.gave_up:
+            self._not_attempted(level)
+            return
+        try:
+            self._ensure_namespaces(level)
+            self._load_live(level.objects, pool)
+        except DestinationGone:
+            self._not_attempted(level)
+            return
+        results = list(pool.map(functools.partial(self._apply_one, level.number), level.objects))
+        with self._lock:
+            self.outcomes += results
+        self._after_level(level)
+        self._resolve_deferred()
 
     def _not_attempted(self, level: LevelObjects) -> None:
         reason = f"not attempted: {self.gave_up}"
@@ -327,8 +328,8 @@ class Importer:
             self.cluster.discovery(refresh=True)  # a CRD may have just been established
             return self.cluster.resource_for(obj)
 
-    def _load_live(self, objects: Sequence[Object]) -> None:
-        """One list per kind and namespace instead of one read per object."""
+    def _load_live(self, objects: Sequence[Object], pool: ThreadPoolExecutor) -> None:
+        """One list per kind and namespace instead of one read per object, concurrently."""
         wanted: dict[tuple[str, str], tuple[ApiResource, set[str]]] = {}
         for obj in objects:
             try:
@@ -338,16 +339,23 @@ class Importer:
             ref = ObjectRef.of(obj)
             key = (resource.path(), ref.namespace)
             wanted.setdefault(key, (resource, set()))[1].add(ref.name)
-        for (path, namespace), (resource, names) in wanted.items():
+
+        def listed(key: tuple[str, str]) -> tuple[tuple[str, str], list[Object] | None]:
+            resource, namespace = wanted[key][0], key[1]
             try:
-                items = self._retrying(
+                return key, self._retrying(
                     functools.partial(
                         self.cluster.list_objects, resource, namespace=namespace or None
                     )
                 )
             except (ApiError, Unreachable):
-                self._live_unknown.add((path, namespace))
+                return key, None
+
+        for key, items in pool.map(listed, list(wanted)):
+            if items is None:
+                self._live_unknown.add(key)
                 continue
+            names = wanted[key][1]
             for item in items:
                 if item["metadata"]["name"] in names:
                     self._live[ObjectRef.of(item)] = item

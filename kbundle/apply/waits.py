@@ -65,10 +65,15 @@ def wait_for_namespaces(cluster: Cluster, names: Iterable[str], timeout: float) 
     pending = set(names)
 
     def all_active() -> bool:
-        for name in sorted(pending):
-            live = cluster.get(resource, name) or {}
-            if (live.get("status") or {}).get("phase") == "Active":
-                pending.discard(name)
+        if not pending:
+            return True
+        if len(pending) == 1:  # one read is cheaper than listing every namespace
+            live = [cluster.get(resource, next(iter(pending))) or {}]
+        else:
+            live = cluster.list_objects(resource)
+        for namespace in live:
+            if (namespace.get("status") or {}).get("phase") == "Active":
+                pending.discard(str((namespace.get("metadata") or {}).get("name")))
         return not pending
 
     poll(all_active, timeout)

@@ -1,8 +1,8 @@
 """HTTP requests to one apiserver, with errors translated once into kbundle's own.
 
-Built on the official client's configuration and REST client (auth, TLS, proxies, token
+Built on the official client's configuration (kubeconfig, auth, TLS, proxies, token
 refresh) but asks for plain JSON: the generated model classes are slow for thousands of
-objects and lose unknown fields of custom resources.
+objects and lose unknown fields of custom resources. How bytes travel is connections.py.
 """
 
 from __future__ import annotations
@@ -13,17 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import urllib3
 from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
 
 from kbundle import __version__
+from kbundle.cluster.connections import ConnectionFailed, connections_for
 from kbundle.errors import ClusterError
 
 JSON = "application/json"
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
-DEFAULT_TIMEOUT = (10.0, 120.0)  # connect, read
+DEFAULT_TIMEOUT = 120.0  # seconds, for connecting and for each read
 
 
 class ApiError(ClusterError):
@@ -67,7 +66,18 @@ class Transport:
     def __init__(self, api_client: ApiClient, target: Target) -> None:
         self._api = api_client
         self.target = target
-        self._base = api_client.configuration.host.rstrip("/")
+        configuration = api_client.configuration
+        self._connections = connections_for(configuration, api_client.rest_client.pool_manager)
+        self._fixed_auth = None if configuration.refresh_api_key_hook else self._auth_headers()
+
+    def _auth_headers(self) -> dict[str, str]:
+        """Bearer token headers; asked anew per request only for refreshing credentials
+        (exec plugins), since reading them touches the proxy environment each time."""
+        return {
+            setting["key"]: setting["value"]
+            for setting in self._api.configuration.auth_settings().values()
+            if setting["in"] == "header" and setting["value"]
+        }
 
     def request(
         self,
@@ -78,43 +88,40 @@ class Transport:
         body: Any = None,
         content_type: str = JSON,
         accept: str = JSON,
-        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> Any:
         """Send one request; return the decoded JSON answer or raise ApiError/Unreachable."""
-        url = self._base + quote(path, safe="/:@")
+        target = quote(path, safe="/:@")
         if query:
-            url += "?" + urlencode({k: _query_value(v) for k, v in query.items()})
+            target += "?" + urlencode({k: _query_value(v) for k, v in query.items()})
         headers = {"Accept": accept, "User-Agent": f"kbundle/{__version__}"}
+        payload = None
         if body is not None:
             headers["Content-Type"] = content_type
-        for setting in self._api.configuration.auth_settings().values():
-            if setting["in"] == "header" and setting["value"]:
-                headers[setting["key"]] = setting["value"]
+            payload = json.dumps(body, separators=(",", ":")).encode()
+        headers.update(self._fixed_auth if self._fixed_auth is not None else self._auth_headers())
         try:
-            response = self._api.rest_client.request(  # type: ignore[no-untyped-call]
-                method, url, headers=headers, body=body, _request_timeout=timeout
-            )
-            data = response.read()
-        except ApiException as error:  # TLS failures arrive as status-0 ApiExceptions
+            answer = self._connections.send(method, target, payload, headers, timeout)
+        except ConnectionFailed as error:
+            where = f"{self.target.server} ({self.target.context})"
+            if error.tls:
+                raise Unreachable(
+                    f"{where}: TLS failed: {_first_line(str(error))}",
+                    hint="check the kubeconfig's server and certificate authority",
+                ) from error
             raise Unreachable(
-                f"{self.target.server} ({self.target.context}): {_first_line(error.reason)}",
-                hint="check the kubeconfig's server and certificate authority",
-            ) from error
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            raise Unreachable(
-                f"{self.target.server} ({self.target.context}) did not answer: "
-                f"{_first_line(str(error))}",
+                f"{where} did not answer: {_first_line(str(error))}",
                 hint="is the cluster running and reachable from here?",
             ) from error
-        if 200 <= response.status < 300:
-            return json.loads(data) if data else None
+        if 200 <= answer.status < 300:
+            return json.loads(answer.data) if answer.data else None
         raise _api_error(
             method=method,
             path=path,
-            status=response.status,
-            reason=response.reason,
-            data=data,
-            headers=response.getheaders(),
+            status=answer.status,
+            reason=answer.reason,
+            data=answer.data,
+            headers=answer.headers,
         )
 
 
