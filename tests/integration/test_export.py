@@ -5,10 +5,8 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import re
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -25,10 +23,9 @@ from kbundle.export import ExportRequest, creation_time, export_bundle
 from kbundle.model import SelectionInfo
 from kbundle.select.plan import SelectionRequest
 from kbundle.testenv import ClusterUnderTest
+from tests.cli import export, on, run_kbundle
 from tests.kube import create, eventually, unique_name
-from tests.oracles import BundleContent, Object, cluster_objects, kubectl, open_bundle
-
-KBUNDLE = str(Path(sys.executable).parent / "kbundle")
+from tests.oracles import Object, cluster_objects, kubectl, open_bundle
 
 # Every path `kbundle export` may remove from a live object (docs/format.md, "cleaning").
 # Paths use "." between keys and "[*]" for list items.
@@ -63,37 +60,6 @@ REMOVABLE = [
         r"spec\.claimRef\.(uid|resourceVersion)",
     )
 ]
-
-
-def run_kbundle(
-    *args: str, env: dict[str, str] | None = None, input_bytes: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [KBUNDLE, *args],
-        capture_output=True,
-        check=False,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-        input=input_bytes,
-    )
-
-
-def export(
-    cluster: ClusterUnderTest, output: Path, *args: str, env: dict[str, str] | None = None
-) -> BundleContent:
-    result = run_kbundle(
-        "export",
-        "--kubeconfig",
-        str(cluster.kubeconfig),
-        "--context",
-        cluster.context,
-        "-o",
-        str(output),
-        *args,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr.decode()
-    return open_bundle(output)
 
 
 def key(obj: Object) -> tuple[str, str, str]:
@@ -464,10 +430,7 @@ def test_secrets_are_never_printed(
 ) -> None:
     result = run_kbundle(
         "export",
-        "--kubeconfig",
-        str(source_cluster.kubeconfig),
-        "--context",
-        source_cluster.context,
+        *on(source_cluster),
         "-n",
         "shop",
         "--include-kinds",
@@ -504,10 +467,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
     target = tmp_path / "out.kbundle"
     result = run_kbundle(
         "export",
-        "--kubeconfig",
-        str(source_cluster.kubeconfig),
-        "--context",
-        source_cluster.context,
+        *on(source_cluster),
         "-o",
         str(target),
         *args,
@@ -543,10 +503,7 @@ def test_a_failed_export_leaves_no_bundle_and_keeps_an_older_one(
     try:
         result = run_kbundle(
             "export",
-            "--kubeconfig",
-            str(source_cluster.kubeconfig),
-            "--context",
-            source_cluster.context,
+            *on(source_cluster),
             "-n",
             "shop",
             "-o",
@@ -736,10 +693,7 @@ def test_export_to_stdout_verifies_from_stdin(
 ) -> None:
     exported = run_kbundle(
         "export",
-        "--kubeconfig",
-        str(source_cluster.kubeconfig),
-        "--context",
-        source_cluster.context,
+        *on(source_cluster),
         "-n",
         "shop",
         "-o",

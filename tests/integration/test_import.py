@@ -19,7 +19,7 @@ import zstandard
 
 from kbundle.cluster import Cluster
 from kbundle.testenv import ClusterUnderTest
-from tests.integration.test_export import KBUNDLE, export, run_kbundle
+from tests.cli import KBUNDLE, export, on, run_kbundle
 from tests.kube import create, eventually, list_of, read, unique_name
 from tests.oracles import Object, kubectl, open_bundle
 
@@ -33,10 +33,7 @@ def import_bundle(
     result = run_kbundle(
         "import",
         str(bundle),
-        "--kubeconfig",
-        str(cluster.kubeconfig),
-        "--context",
-        cluster.context,
+        *on(cluster),
         "--report",
         str(report),
         *args,
@@ -632,10 +629,7 @@ def test_an_import_cut_off_by_a_dead_apiserver_finishes_when_run_again(
     command = [
         "import",
         str(bundle),
-        "--kubeconfig",
-        str(destination_cluster.kubeconfig),
-        "--context",
-        destination_cluster.context,
+        *on(destination_cluster),
         "--parallel",
         "2",
         "--retry-timeout",
@@ -684,10 +678,7 @@ def test_import_reads_a_bundle_from_stdin(
     result = run_kbundle(
         "import",
         "-",
-        "--kubeconfig",
-        str(destination_cluster.kubeconfig),
-        "--context",
-        destination_cluster.context,
+        *on(destination_cluster),
         input_bytes=small_bundle.read_bytes(),
     )
     assert result.returncode == 0, result.stderr.decode()
