@@ -136,3 +136,31 @@ def compress(data: bytes) -> bytes:
 def pack(members: Sequence[Entry]) -> bytes:
     """A hand-built bundle container: any members, in the order given."""
     return compress(pack_tar(members))
+
+
+def write_bundle(path: Path, levels: Sequence[tuple[int, str, Sequence[dict[str, Any]]]]) -> None:
+    """A bundle holding these objects, one file per kind, as a hand-made bundle would."""
+    with BundleWriter(path, mtime=MTIME) as writer:
+        kinds_by_level: dict[tuple[int, str], set[str]] = {}
+        for number, name, objects in levels:
+            by_kind: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            for obj in objects:
+                by_kind.setdefault((obj["apiVersion"], obj["kind"]), []).append(obj)
+            for (api_version, kind), group in sorted(by_kind.items()):
+                writer.add_object_file(
+                    level=number,
+                    level_name=name,
+                    api_version=api_version,
+                    kind=kind,
+                    namespaced=bool(group[0]["metadata"].get("namespace")),
+                    objects=group,
+                )
+                group_name = api_version.rpartition("/")[0]
+                kinds_by_level.setdefault((number, name), set()).add(
+                    f"{kind}.{group_name}" if group_name else kind
+                )
+        levels_info = tuple(
+            LevelInfo(number, name, tuple(sorted(kinds)))
+            for (number, name), kinds in sorted(kinds_by_level.items())
+        )
+        writer.finish(sample_manifest(writer.entries, levels=levels_info))

@@ -17,8 +17,9 @@ import pytest
 import yaml
 import zstandard
 
-from kbundle.cluster import Cluster
+from kbundle.cluster import ApiError, Cluster
 from kbundle.testenv import ClusterUnderTest
+from tests.bundle_samples import write_bundle
 from tests.cli import KBUNDLE, export, on, run_kbundle
 from tests.kube import create, eventually, list_of, read, unique_name
 from tests.oracles import Object, kubectl, open_bundle
@@ -738,3 +739,127 @@ def _merged_kubeconfig(*clusters: ClusterUnderTest) -> str:
         for key in ("clusters", "users", "contexts"):
             merged[key] += document[key]
     return yaml.safe_dump(merged)
+
+
+# -- what real-world manifests throw at an importer ------------------------------------------
+
+
+def _large_crd(group: str, fields: int) -> dict[str, Any]:
+    """A CRD whose schema is as big as popular operators' (well over 256 KiB)."""
+    properties = {
+        f"setting{number:04d}": {
+            "type": "object",
+            "description": f"Setting {number}: " + "explains what the operator does. " * 4,
+            "properties": {
+                "enabled": {"type": "boolean"},
+                "mode": {"type": "string", "enum": ["fast", "safe", "off"]},
+                "limits": {
+                    "type": "object",
+                    "properties": {"cpu": {"type": "string"}, "memory": {"type": "string"}},
+                },
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        }
+        for number in range(fields)
+    }
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"bigthings.{group}"},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"plural": "bigthings", "singular": "bigthing", "kind": "BigThing"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {"spec": {"type": "object", "properties": properties}},
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+def test_a_crd_larger_than_256_kib_and_its_resources_round_trip(
+    source: Cluster,
+    source_cluster: ClusterUnderTest,
+    destination: Cluster,
+    destination_cluster: ClusterUnderTest,
+    source_namespace: str,
+    tmp_path: Path,
+) -> None:
+    group = f"{unique_name('big')}.example.org"
+    crd = _large_crd(group, fields=700)
+    assert len(json.dumps(crd)) > 256 * 1024
+    create(source, crd)
+    eventually(
+        lambda: source.discovery(refresh=True).find(f"{group}/v1", "BigThing"),
+        what="the large CRD to be served",
+    )
+    create(
+        source,
+        {
+            "apiVersion": f"{group}/v1",
+            "kind": "BigThing",
+            "metadata": {"name": "one", "namespace": source_namespace},
+            "spec": {"setting0001": {"enabled": True, "mode": "safe"}},
+        },
+    )
+    bundle = tmp_path / "big.kbundle"
+    export(source_cluster, bundle, "-n", source_namespace)
+
+    _, first = import_bundle(destination_cluster, bundle)
+    assert actions(first)[f"CustomResourceDefinition//bigthings.{group}"] == "create"
+    copied = read(destination, f"{group}/v1", "BigThing", "one", source_namespace)
+    assert copied is not None and copied["spec"]["setting0001"]["mode"] == "safe"
+    _, second = import_bundle(destination_cluster, bundle)
+    assert set(actions(second).values()) == {"unchanged"}
+
+
+def test_objects_server_side_apply_cannot_type_are_created_plainly_and_stay_idempotent(
+    destination: Cluster, destination_cluster: ClusterUnderTest, tmp_path: Path
+) -> None:
+    namespace = unique_name("hand")
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "no-protocol", "namespace": namespace},
+        "spec": {"selector": {"app": "x"}, "ports": [{"port": 80}]},
+    }
+    bundle = tmp_path / "hand-made.kbundle"
+    write_bundle(
+        bundle,
+        [
+            (
+                1,
+                "namespaces",
+                [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}],
+            ),
+            (8, "services", [service]),
+        ],
+    )
+    resource = destination.resource_for(service)
+    create(
+        destination,
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"{namespace}-probe"}},
+    )
+    with pytest.raises(ApiError, match="omits key field"):  # 1.20 cannot type it for apply
+        destination.apply(
+            resource,
+            {**service, "metadata": {**service["metadata"], "namespace": f"{namespace}-probe"}},
+            field_manager="probe",
+        )
+
+    _, first = import_bundle(destination_cluster, bundle)
+    assert actions(first)[f"Service/{namespace}/no-protocol"] == "create"
+    live = read(destination, "v1", "Service", "no-protocol", namespace)
+    assert live is not None and live["spec"]["ports"][0]["protocol"] == "TCP"
+    _, second = import_bundle(destination_cluster, bundle)
+    assert set(actions(second).values()) == {"unchanged"}
