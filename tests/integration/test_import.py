@@ -827,7 +827,7 @@ def test_objects_server_side_apply_cannot_type_are_created_plainly_and_stay_idem
     destination: Cluster, destination_cluster: ClusterUnderTest, tmp_path: Path
 ) -> None:
     namespace = unique_name("hand")
-    service = {
+    service: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": "no-protocol", "namespace": namespace},
