@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from kbundle.cluster import Cluster, Object, open_cluster
+from kbundle.cluster import ApiResource, Cluster, KindNotServed, Object, open_cluster
 from kbundle.testenv import ClusterUnderTest
 
 T = TypeVar("T")
@@ -21,22 +21,31 @@ def connect_to(cluster: ClusterUnderTest) -> Cluster:
     return open_cluster(str(cluster.kubeconfig), cluster.context)
 
 
+def resource(cluster: Cluster, obj: Object) -> ApiResource:
+    """The resource serving ``obj``; discovery is read again once for kinds added since."""
+    try:
+        return cluster.resource_for(obj)
+    except KindNotServed:
+        cluster.discovery(refresh=True)
+        return cluster.resource_for(obj)
+
+
 def create(cluster: Cluster, obj: Object) -> Object:
-    return cluster.create(cluster.resource_for(obj), obj, field_manager="kbundle-tests")
+    return cluster.create(resource(cluster, obj), obj, field_manager="kbundle-tests")
 
 
 def read(
     cluster: Cluster, api_version: str, kind: str, name: str, namespace: str | None = None
 ) -> Object | None:
-    resource = cluster.resource_for({"apiVersion": api_version, "kind": kind})
-    return cluster.get(resource, name, namespace)
+    found = resource(cluster, {"apiVersion": api_version, "kind": kind})
+    return cluster.get(found, name, namespace)
 
 
 def list_of(
     cluster: Cluster, api_version: str, kind: str, namespace: str | None = None
 ) -> list[Object]:
-    resource = cluster.resource_for({"apiVersion": api_version, "kind": kind})
-    return cluster.list_objects(resource, namespace=namespace)
+    found = resource(cluster, {"apiVersion": api_version, "kind": kind})
+    return cluster.list_objects(found, namespace=namespace)
 
 
 def eventually(probe: Callable[[], T | None], timeout: float = 60.0, what: str = "") -> T:
