@@ -30,10 +30,11 @@ from kbundle.cluster import Cluster, open_cluster
 from kbundle.errors import KbundleError, UsageError
 from kbundle.export import ExportRequest, creation_time, export_bundle
 from kbundle.model import Manifest
+from kbundle.offline import render_bundle, transform_bundle
 from kbundle.replay import import_bundle
 from kbundle.select.flags import SelectionFlags, resolve_selection
 from kbundle.transforms.base import Transform
-from kbundle.transforms.builtin import build_import_transforms
+from kbundle.transforms.pipeline import TransformFlags, build_transforms
 from kbundle.verify import VerifiedBundle, parse_manifest, verify_bundle
 
 app = typer.Typer(
@@ -179,7 +180,66 @@ MapNamespace = Annotated[
     list[str] | None,
     typer.Option(
         "--map-namespace",
-        help="OLD=NEW: import namespace OLD as NEW, rewriting every reference to it (repeatable).",
+        help="OLD=NEW: namespace OLD becomes NEW, with every reference to it (repeatable).",
+    ),
+]
+MapIp = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map-ip",
+        help="SRC_CIDR=DST_CIDR: move addresses to the same offset in DST (clusterIPs, "
+        "externalIPs, loadBalancerIP, hand-written endpoints; repeatable).",
+    ),
+]
+MapIpInData = Annotated[
+    bool,
+    typer.Option("--map-ip-in-data", help="Also map addresses in ConfigMap data and env values."),
+]
+MapRegistry = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map-registry",
+        help="OLD=NEW: pull images from a mirror, keeping tags and digests (repeatable).",
+    ),
+]
+MapStorageClass = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map-storage-class",
+        help="OLD=NEW: storage class of claims, claim templates and volumes (repeatable).",
+    ),
+]
+SetLabel = Annotated[
+    list[str] | None, typer.Option("--set-label", help="KEY=VALUE on every object (repeatable).")
+]
+RemoveLabel = Annotated[list[str] | None, typer.Option("--remove-label", help="KEY (repeatable).")]
+SetAnnotation = Annotated[
+    list[str] | None,
+    typer.Option("--set-annotation", help="KEY=VALUE on every object (repeatable)."),
+]
+RemoveAnnotation = Annotated[
+    list[str] | None, typer.Option("--remove-annotation", help="KEY (repeatable).")
+]
+RemoveField = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--remove-field",
+        help="PATH to remove from every object, e.g. spec.replicas or "
+        "'metadata.annotations[\"example.com/x\"]' (repeatable).",
+    ),
+]
+RulesFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--transforms", help="Rules file (YAML): conditions and actions, applied in order."
+    ),
+]
+Plugins = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--transform",
+        help="Plugin: an installed entry point name (group kbundle.transforms) "
+        "or package.module:callable (repeatable, in order).",
     ),
 ]
 
@@ -297,6 +357,39 @@ def _import_options(
         parallel=parallel,
         wait_timeout=wait_timeout,
         retry_timeout=retry_timeout,
+    )
+
+
+def _transforms(
+    map_namespace: list[str] | None,
+    map_ip: list[str] | None,
+    map_ip_in_data: bool,
+    map_registry: list[str] | None,
+    map_storage_class: list[str] | None,
+    set_label: list[str] | None,
+    remove_label: list[str] | None,
+    set_annotation: list[str] | None,
+    remove_annotation: list[str] | None,
+    remove_field: list[str] | None,
+    rules_file: Path | None,
+    plugins: list[str] | None,
+) -> list[Transform]:
+    """Build and validate every transform before anything is read or sent."""
+    return build_transforms(
+        TransformFlags(
+            map_namespace=tuple(map_namespace or ()),
+            map_ip=tuple(map_ip or ()),
+            map_ip_in_data=map_ip_in_data,
+            map_registry=tuple(map_registry or ()),
+            map_storage_class=tuple(map_storage_class or ()),
+            set_label=tuple(set_label or ()),
+            remove_label=tuple(remove_label or ()),
+            set_annotation=tuple(set_annotation or ()),
+            remove_annotation=tuple(remove_annotation or ()),
+            remove_field=tuple(remove_field or ()),
+            rules_file=rules_file,
+            plugins=tuple(plugins or ()),
+        )
     )
 
 
@@ -445,6 +538,17 @@ def import_(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     map_namespace: MapNamespace = None,
+    map_ip: MapIp = None,
+    map_ip_in_data: MapIpInData = False,
+    map_registry: MapRegistry = None,
+    map_storage_class: MapStorageClass = None,
+    set_label: SetLabel = None,
+    remove_label: RemoveLabel = None,
+    set_annotation: SetAnnotation = None,
+    remove_annotation: RemoveAnnotation = None,
+    remove_field: RemoveField = None,
+    rules_file: RulesFile = None,
+    plugins: Plugins = None,
     existing: Existing = ExistingMode.update,
     force_conflicts: ForceConflicts = False,
     dry_run: DryRun = DryRunMode.none,
@@ -459,7 +563,20 @@ def import_(
     Example: kbundle import shop.kbundle --map-namespace shop=shop-restored
     """
     with _user_errors(), tempfile.TemporaryDirectory(prefix="kbundle-import-") as work:
-        transforms = build_import_transforms(namespace_mappings=tuple(map_namespace or ()))
+        transforms = _transforms(
+            map_namespace,
+            map_ip,
+            map_ip_in_data,
+            map_registry,
+            map_storage_class,
+            set_label,
+            remove_label,
+            set_annotation,
+            remove_annotation,
+            remove_field,
+            rules_file,
+            plugins,
+        )
         _check_report_path(report_file)
         options = _import_options(
             existing, force_conflicts, dry_run, parallel, wait_timeout, retry_timeout
@@ -524,6 +641,17 @@ def clone(
     include_cluster_resources: ClusterResources = "auto",
     include_owned: IncludeOwned = False,
     map_namespace: MapNamespace = None,
+    map_ip: MapIp = None,
+    map_ip_in_data: MapIpInData = False,
+    map_registry: MapRegistry = None,
+    map_storage_class: MapStorageClass = None,
+    set_label: SetLabel = None,
+    remove_label: RemoveLabel = None,
+    set_annotation: SetAnnotation = None,
+    remove_annotation: RemoveAnnotation = None,
+    remove_field: RemoveField = None,
+    rules_file: RulesFile = None,
+    plugins: Plugins = None,
     existing: Existing = ExistingMode.update,
     force_conflicts: ForceConflicts = False,
     dry_run: DryRun = DryRunMode.none,
@@ -550,7 +678,20 @@ def clone(
             False,
             False,
         )
-        transforms = build_import_transforms(namespace_mappings=tuple(map_namespace or ()))
+        transforms = _transforms(
+            map_namespace,
+            map_ip,
+            map_ip_in_data,
+            map_registry,
+            map_storage_class,
+            set_label,
+            remove_label,
+            set_annotation,
+            remove_annotation,
+            remove_field,
+            rules_file,
+            plugins,
+        )
         _check_report_path(report_file)
         options = _import_options(
             existing, force_conflicts, dry_run, parallel, wait_timeout, retry_timeout
@@ -589,6 +730,112 @@ def _stream_export(source: Cluster, request: ExportRequest, work: Path) -> Verif
     if failure:
         raise failure[0]
     return verified
+
+
+# -- offline: transform and render ---------------------------------------------------------
+
+
+@app.command()
+def transform(
+    bundle: BundleArgument,
+    output: Annotated[
+        str, typer.Option("-o", "--output", help="New bundle file ('-' for stdout).")
+    ],
+    map_namespace: MapNamespace = None,
+    map_ip: MapIp = None,
+    map_ip_in_data: MapIpInData = False,
+    map_registry: MapRegistry = None,
+    map_storage_class: MapStorageClass = None,
+    set_label: SetLabel = None,
+    remove_label: RemoveLabel = None,
+    set_annotation: SetAnnotation = None,
+    remove_annotation: RemoveAnnotation = None,
+    remove_field: RemoveField = None,
+    rules_file: RulesFile = None,
+    plugins: Plugins = None,
+) -> None:
+    """Rewrite a bundle into a new bundle, offline: new checksums, and the manifest records
+    which transforms ran.
+
+    Example: kbundle transform shop.kbundle -o staging.kbundle --map-registry docker.io=mirror.local
+    """
+    with _user_errors(), tempfile.TemporaryDirectory(prefix="kbundle-transform-") as work:
+        transforms = _transforms(
+            map_namespace,
+            map_ip,
+            map_ip_in_data,
+            map_registry,
+            map_storage_class,
+            set_label,
+            remove_label,
+            set_annotation,
+            remove_annotation,
+            remove_field,
+            rules_file,
+            plugins,
+        )
+        target = _output_target(output)
+        verified = verify_bundle(_bundle_source(bundle), Path(work) / "in")
+        _, result = transform_bundle(verified, transforms, target, creation_time(), Path(work))
+        size = Path(output).stat().st_size if output != "-" else None
+        where = "stdout" if output == "-" else output
+        err.print(
+            f"wrote {result.objects} objects to {where}"
+            + (f" ({report.human_size(size)})" if size is not None else "")
+            + f" after {len(transforms)} transforms, {len(result.rewrites)} rewrites",
+            markup=False,
+        )
+
+
+@app.command()
+def render(
+    bundle: BundleArgument,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write (new or empty).")],
+    map_namespace: MapNamespace = None,
+    map_ip: MapIp = None,
+    map_ip_in_data: MapIpInData = False,
+    map_registry: MapRegistry = None,
+    map_storage_class: MapStorageClass = None,
+    set_label: SetLabel = None,
+    remove_label: RemoveLabel = None,
+    set_annotation: SetAnnotation = None,
+    remove_annotation: RemoveAnnotation = None,
+    remove_field: RemoveField = None,
+    rules_file: RulesFile = None,
+    plugins: Plugins = None,
+) -> None:
+    """Write a bundle as plain YAML, one file per level (00-crds.yaml, 01-namespaces.yaml...),
+    for GitOps or kubectl apply. clusterIPs are cleared and ownerReferences removed, as
+    nothing could rebuild them there.
+
+    Example: kbundle render shop.kbundle -o shop-yaml/ --map-namespace shop=shop-prod
+    """
+    with _user_errors(), tempfile.TemporaryDirectory(prefix="kbundle-render-") as work:
+        transforms = _transforms(
+            map_namespace,
+            map_ip,
+            map_ip_in_data,
+            map_registry,
+            map_storage_class,
+            set_label,
+            remove_label,
+            set_annotation,
+            remove_annotation,
+            remove_field,
+            rules_file,
+            plugins,
+        )
+        verified = verify_bundle(_bundle_source(bundle), Path(work))
+        result = render_bundle(verified, transforms, output)
+        err.print(
+            f"wrote {result.objects} objects in {len(result.files)} files to {output}", markup=False
+        )
+        for ref in result.dropped_owner_references[:MAX_WARNINGS_SHOWN]:
+            err.print(
+                f"warning: ownerReferences of {ref} removed (owners get new UIDs "
+                "wherever this is applied)",
+                markup=False,
+            )
 
 
 def main() -> None:

@@ -20,7 +20,8 @@ from kbundle.verify import VerifiedBundle
 def transformed_levels(
     bundle: VerifiedBundle, transforms: Sequence[Transform], context: TransformContext
 ) -> tuple[list[LevelObjects], list[Outcome]]:
-    """The bundle's objects by level after every transform; failures as outcomes."""
+    """The bundle's objects by level after every transform; failures and objects a
+    transform dropped as outcomes."""
     names = {level.number: level.name for level in bundle.manifest.levels}
     by_level: dict[int, list[Object]] = {}
     failures: list[Outcome] = []
@@ -39,6 +40,16 @@ def transformed_levels(
                     )
                 )
                 continue
+            if not results:
+                failures.append(
+                    Outcome(
+                        entry.level,
+                        ObjectRef.of(document),
+                        entry.api_version,
+                        Action.SKIP,
+                        "dropped by a transform",
+                    )
+                )
             by_level.setdefault(entry.level, []).extend(results)
     levels = [
         LevelObjects(number, names.get(number, str(number)), objects)
@@ -82,7 +93,7 @@ def import_bundle(
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """Transform and apply ``bundle``; the report has one outcome per object."""
-    context = TransformContext(manifest=bundle.manifest)
+    context = TransformContext(manifest=bundle.manifest, discovery=cluster.discovery())
     levels, failures = transformed_levels(bundle, transforms, context)
     importer = Importer(cluster, options, progress)
     outcomes = importer.run(levels)

@@ -7,10 +7,10 @@ input. A transform that wants to tell the user what it changed records a ``Rewri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from kbundle.cluster.discovery import Discovery
 from kbundle.model import Manifest, Object, ObjectRef
 
 TransformResult = Object | list[Object] | None  # None drops the object
@@ -29,11 +29,11 @@ class Rewrite:
 
 @dataclass
 class TransformContext:
-    """What a transform may know besides the object: the manifest, and the destination's
-    served resources when connected (``None`` offline)."""
+    """What a transform may know besides the object: the bundle's manifest, and the
+    destination's discovery when connected (``None`` offline: transform, render)."""
 
     manifest: Manifest | None = None
-    destination_resources: Mapping[str, Any] | None = None
+    discovery: Discovery | None = None
     rewrites: list[Rewrite] = field(default_factory=list)
 
     def record(self, transform: str, ref: ObjectRef, path: str, before: str, after: str) -> None:
@@ -47,3 +47,12 @@ class Transform(Protocol):
     def name(self) -> str: ...
 
     def __call__(self, obj: Object, context: TransformContext) -> TransformResult: ...
+
+
+def describe(transform: Transform) -> dict[str, Any]:
+    """What a bundle's manifest records about a transform that ran on it."""
+    described = getattr(transform, "describe", None)
+    if callable(described):
+        result: dict[str, Any] = described()
+        return result
+    return {"name": transform.name}

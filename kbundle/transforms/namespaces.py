@@ -24,6 +24,7 @@ from typing import Any
 from kbundle.errors import UsageError
 from kbundle.model import Object, ObjectRef, group_of
 from kbundle.transforms.base import TransformContext
+from kbundle.transforms.registry import register
 
 FLAG = "--map-namespace"
 NAME_LABEL = "kubernetes.io/metadata.name"  # the apiserver sets it to the namespace's name
@@ -120,6 +121,20 @@ class NamespaceMapping:
         for rule in _SECRET_RULES if _group_kind(obj) == ("", "Secret") else RULES:
             rule(result, rewriter)
         return result
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "args": {"mapping": dict(self.mapping)}}
+
+
+@register("map-namespace")
+def _from_args(args: Mapping[str, Any]) -> NamespaceMapping:
+    """The rules-file form: ``{mapping: {old: new}}``."""
+    mapping = args.get("mapping")
+    if not isinstance(mapping, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+    ):
+        raise UsageError("map-namespace: args.mapping must map old namespace names to new ones")
+    return NamespaceMapping(dict(mapping))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 from kbundle.clean import RULES
 from kbundle.levels import LEVELS
 from kbundle.select.rules import NOT_EXPORTED_KINDS
+from kbundle.transforms.registry import names
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 EXPORT_DOC = (DOCS / "export.md").read_text()
@@ -46,3 +47,24 @@ def test_export_doc_describes_every_level_in_order() -> None:
     ]
     assert -1 not in positions and positions == sorted(positions)
     assert len(positions) == len(LEVELS)
+
+
+def test_transforms_doc_names_every_built_in_and_its_flag() -> None:
+    doc = (DOCS / "transforms.md").read_text()
+    missing = [name for name in names() if f"`{name}`" not in doc]
+    assert not missing, f"docs/transforms.md lacks built-ins {missing}"
+    for flag in (
+        "--map-namespace",
+        "--map-ip",
+        "--map-ip-in-data",
+        "--map-registry",
+        "--map-storage-class",
+        "--set-label",
+        "--remove-label",
+        "--set-annotation",
+        "--remove-annotation",
+        "--remove-field",
+        "--transforms",
+        "--transform",
+    ):
+        assert f"`{flag}" in doc, flag
