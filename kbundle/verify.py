@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,10 +34,11 @@ from kbundle.model import (
     group_of,
     version_of,
 )
+from kbundle.packaged_schemas import SCHEMAS, packaged_schema
 
 # schemas/ at the repository root is the canonical copy; kbundle/schemas links to it so the
 # file ships inside the package (wheels copy the linked file's content).
-SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "manifest.schema.json"
+SCHEMA_FILE = SCHEMAS / "manifest.schema.json"
 
 _SEMVER = re.compile(
     r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?"
@@ -113,17 +112,9 @@ def verify_bundle(
 # -- step 2: the manifest --------------------------------------------------------------------
 
 
-@functools.cache
 def load_schema() -> dict[str, Any]:
     """The manifest JSON Schema shipped with the package."""
-    try:
-        schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BundleFormatError(
-            f"the manifest schema is missing: {SCHEMA_FILE}",
-            hint="reinstall kbundle: the package ships its schemas",
-        ) from None
-    return schema
+    return packaged_schema("manifest.schema.json")
 
 
 def parse_manifest(data: Any) -> Manifest:

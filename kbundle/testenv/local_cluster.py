@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +238,29 @@ class LocalCluster:
             *(["--port=0"] if legacy else []),
         ]
 
+    def _lost_port_race(self, component: str) -> bool:
+        """Free ports are found by binding and releasing them, so another process can take
+        one first. If that is why ``component`` died, move it (and whatever talks to it) to
+        fresh ports and say so; etcd only before it holds data (it records its peer URL)."""
+        process = self._processes[component]
+        if "address already in use" not in process.log_tail(40):
+            return False
+        etcd_fresh = not any((self.root / "etcd").iterdir())
+        if component == "etcd" and not etcd_fresh:
+            return False
+        if component not in ("etcd", "apiserver"):
+            return False
+        client, peer, apiserver = _free_ports(3)
+        if component == "etcd":
+            self.state = replace(self.state, etcd_client_port=client, etcd_peer_port=peer)
+        else:
+            self.state = replace(self.state, apiserver_port=apiserver)
+        (self.root / self.STATE_FILE).write_text(json.dumps(asdict(self.state), indent=2) + "\n")
+        self._write_kubeconfigs()
+        for name in COMPONENTS:
+            self._processes[name].args = self._command(name)
+        return True
+
     def _write_kubeconfigs(self) -> None:
         tokens = read_tokens(self.pki)
         write_private_yaml(self.kubeconfig, self.kubeconfig_entries())
@@ -296,7 +319,17 @@ def start_clusters(
             process = cluster._processes[component]
             process.start(tie_to_parent=tie_to_parent)
         for cluster in clusters:
-            _wait_until(cluster, component, timeout)
+            for attempt in range(PORT_ATTEMPTS):
+                try:
+                    _wait_until(cluster, component, timeout)
+                    break
+                except ProcessStartError:
+                    if attempt + 1 == PORT_ATTEMPTS or not cluster._lost_port_race(component):
+                        raise
+                cluster._processes[component].start(tie_to_parent=tie_to_parent)
+
+
+PORT_ATTEMPTS = 3
 
 
 def _wait_until(cluster: LocalCluster, component: str, timeout: float) -> None:

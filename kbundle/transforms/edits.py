@@ -29,8 +29,8 @@ from typing import Any
 from kbundle.errors import UsageError
 from kbundle.model import Object, ObjectRef, group_of
 from kbundle.transforms.base import TransformContext
-from kbundle.transforms.namespaces import Path, render_path
 from kbundle.transforms.registry import register
+from kbundle.transforms.walk import Path, render_path
 
 LABELS = "labels"
 ANNOTATIONS = "annotations"

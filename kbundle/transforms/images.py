@@ -35,8 +35,8 @@ from typing import Any
 from kbundle.errors import UsageError
 from kbundle.model import Object, ObjectRef
 from kbundle.transforms.base import TransformContext
-from kbundle.transforms.namespaces import CONTAINER_LISTS, Path, render_path
 from kbundle.transforms.registry import register
+from kbundle.transforms.walk import CONTAINER_LISTS, Path, render_path
 
 NAME = "map-registry"
 FLAG = "--map-registry"

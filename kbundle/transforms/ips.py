@@ -24,24 +24,28 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
 from kbundle.apply.prepare import KEEP_CLUSTER_IPS
 from kbundle.errors import UsageError
-from kbundle.model import Object, ObjectRef, group_of
+from kbundle.model import Object, ObjectRef
 from kbundle.transforms.base import TransformContext
-from kbundle.transforms.namespaces import (
+from kbundle.transforms.registry import register
+from kbundle.transforms.walk import (
     CONTAINER_LISTS,
     POD_SPECS,
-    GroupKind,
     Path,
     Segment,
     render_path,
 )
-from kbundle.transforms.registry import register
+from kbundle.transforms.walk import dict_at as _dict_at
+from kbundle.transforms.walk import dicts as _dicts
+from kbundle.transforms.walk import get as _get
+from kbundle.transforms.walk import group_kind as _group_kind
+from kbundle.transforms.walk import indices as _indices
 
 FLAG = "--map-ip"
 DATA_FLAG = "--map-ip-in-data"
@@ -270,38 +274,6 @@ def _parse_address(value: Any) -> Address | None:
 
 
 # -- reading objects that may be malformed --------------------------------------------------
-
-
-def _group_kind(obj: Object) -> GroupKind:
-    return group_of(str(obj.get("apiVersion", ""))), str(obj.get("kind", ""))
-
-
-def _get(parent: Any, key: Segment) -> Any:
-    if isinstance(parent, dict) and isinstance(key, str):
-        return parent.get(key)
-    if isinstance(parent, list) and isinstance(key, int) and 0 <= key < len(parent):
-        return parent[key]
-    return None
-
-
-def _dict_at(node: Any, *keys: Segment) -> dict[str, Any] | None:
-    for key in keys:
-        node = _get(node, key)
-    return node if isinstance(node, dict) else None
-
-
-def _dicts(node: Any, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Index and item of each mapping in the list ``node[key]``, skipping anything else."""
-    items = _get(node, key)
-    if isinstance(items, list):
-        for index, item in enumerate(items):
-            if isinstance(item, dict):
-                yield index, item
-
-
-def _indices(node: Any, key: str) -> range:
-    items = _get(node, key)
-    return range(len(items)) if isinstance(items, list) else range(0)
 
 
 # -- the rules: one place addresses live each, in the order they run ------------------------

@@ -14,7 +14,6 @@ scanned (their values are opaque, often base64), so no Secret value can reach a 
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,19 +21,28 @@ from types import MappingProxyType
 from typing import Any
 
 from kbundle.errors import UsageError
-from kbundle.model import Object, ObjectRef, group_of
+from kbundle.model import Object, ObjectRef
 from kbundle.transforms.base import TransformContext
 from kbundle.transforms.registry import register
+from kbundle.transforms.walk import (
+    CONTAINER_LISTS,
+    POD_SPECS,
+    GroupKind,
+    Path,
+    Segment,
+    render_path,
+)
+from kbundle.transforms.walk import dict_at as _dict_at
+from kbundle.transforms.walk import dicts as _dicts
+from kbundle.transforms.walk import get as _get
+from kbundle.transforms.walk import group_kind as _group_kind
+from kbundle.transforms.walk import indices as _indices
 
 FLAG = "--map-namespace"
 NAME_LABEL = "kubernetes.io/metadata.name"  # the apiserver sets it to the namespace's name
 
-Segment = str | int
-Path = tuple[Segment, ...]
-GroupKind = tuple[str, str]
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _HINT = f"give each mapping as OLD=NEW, e.g. {FLAG} shop=shop-restored"
 _CHAIN = "chained mappings depend on their order; map each namespace to its final name"
 
@@ -189,53 +197,7 @@ class _Rewriter:
             self.record(render_path(path), before, after)
 
 
-def render_path(path: Path) -> str:
-    """``("spec", "containers", 0, "env")`` -> ``spec.containers[0].env``; keys with dots or
-    slashes are quoted (``data["nginx.conf"]``) so a path names exactly one place."""
-    text = ""
-    for segment in path:
-        if isinstance(segment, int):
-            text += f"[{segment}]"
-        elif _PLAIN_KEY.fullmatch(segment):
-            text += f".{segment}" if text else segment
-        else:
-            text += f"[{json.dumps(segment)}]"
-    return text
-
-
 # -- reading objects that may be malformed --------------------------------------------------
-
-
-def _group_kind(obj: Object) -> GroupKind:
-    return group_of(str(obj.get("apiVersion", ""))), str(obj.get("kind", ""))
-
-
-def _get(parent: Any, key: Segment) -> Any:
-    if isinstance(parent, dict) and isinstance(key, str):
-        return parent.get(key)
-    if isinstance(parent, list) and isinstance(key, int) and 0 <= key < len(parent):
-        return parent[key]
-    return None
-
-
-def _dict_at(node: Any, *keys: Segment) -> dict[str, Any] | None:
-    for key in keys:
-        node = _get(node, key)
-    return node if isinstance(node, dict) else None
-
-
-def _dicts(node: Any, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Index and item of each mapping in the list ``node[key]``, skipping anything else."""
-    items = _get(node, key)
-    if isinstance(items, list):
-        for index, item in enumerate(items):
-            if isinstance(item, dict):
-                yield index, item
-
-
-def _indices(node: Any, key: str) -> range:
-    items = _get(node, key)
-    return range(len(items)) if isinstance(items, list) else range(0)
 
 
 # -- the rules: one kind of reference each, in the order they run ---------------------------
@@ -257,22 +219,6 @@ SERVICE_REFERENCES: dict[GroupKind, tuple[Path, ...]] = {
     ("apiregistration.k8s.io", "APIService"): (("spec", "service"),),
 }
 
-# Where each kind keeps the pod spec its controller stamps out.
-POD_SPECS: dict[GroupKind, Path] = {
-    ("", "Pod"): ("spec",),
-    ("", "PodTemplate"): ("template", "spec"),
-    ("", "ReplicationController"): ("spec", "template", "spec"),
-    ("apps", "Deployment"): ("spec", "template", "spec"),
-    ("apps", "StatefulSet"): ("spec", "template", "spec"),
-    ("apps", "DaemonSet"): ("spec", "template", "spec"),
-    ("apps", "ReplicaSet"): ("spec", "template", "spec"),
-    ("extensions", "Deployment"): ("spec", "template", "spec"),
-    ("extensions", "DaemonSet"): ("spec", "template", "spec"),
-    ("extensions", "ReplicaSet"): ("spec", "template", "spec"),
-    ("batch", "Job"): ("spec", "template", "spec"),
-    ("batch", "CronJob"): ("spec", "jobTemplate", "spec", "template", "spec"),
-}
-CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 SET_OPERATORS = frozenset({"In", "NotIn"})  # Exists/DoesNotExist name no namespace
 AFFINITIES = ("podAffinity", "podAntiAffinity")
 REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"

@@ -14,7 +14,6 @@ Secret's values never reach a record or an error message.
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import math
 import re
@@ -29,19 +28,20 @@ import jsonschema
 import yaml
 
 from kbundle.bundle.yaml_codec import describe_error, load_documents
-from kbundle.errors import KbundleError, UsageError
+from kbundle.errors import UsageError
 from kbundle.levels import LEVELS
 from kbundle.model import Object, ObjectRef, group_kind
+from kbundle.packaged_schemas import SCHEMAS, packaged_schema
 from kbundle.select.labels import Selector, parse_selector
 from kbundle.transforms import registry
 from kbundle.transforms.base import Transform, TransformContext, TransformResult
-from kbundle.transforms.namespaces import render_path
+from kbundle.transforms.walk import render_path
 
 API_VERSION = "kbundle.dev/v1"
 KIND = "TransformRules"
 TRANSFORM_NAME = "rules"
 # schemas/ at the repository root is the canonical copy; kbundle/schemas links to it.
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "transforms.schema.json"
+SCHEMA_FILE = SCHEMAS / "transforms.schema.json"
 ACTIONS = ("builtin", "jsonPatch", "mergePatch", "drop")
 SECRET_VALUE = "(secret value)"
 ABSENT = "(absent)"
@@ -430,17 +430,9 @@ def _refuse_problems(
             raise _located(source, document, *found[index])
 
 
-@functools.cache
 def load_schema() -> dict[str, Any]:
     """The rules-file JSON Schema shipped with the package."""
-    try:
-        schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise KbundleError(
-            f"the transform rules schema is missing: {SCHEMA_FILE}",
-            hint="reinstall kbundle: the package ships its schemas",
-        ) from None
-    return schema
+    return packaged_schema("transforms.schema.json")
 
 
 def _read_document(path: Path, source: str) -> Any:

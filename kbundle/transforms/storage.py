@@ -36,8 +36,8 @@ from typing import Any
 from kbundle.errors import UsageError
 from kbundle.model import Object, ObjectRef
 from kbundle.transforms.base import TransformContext
-from kbundle.transforms.namespaces import Path, render_path
 from kbundle.transforms.registry import register
+from kbundle.transforms.walk import Path, render_path
 
 NAME = "map-storage-class"
 FLAG = "--map-storage-class"

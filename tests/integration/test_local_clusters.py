@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import socket
 import ssl
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from kbundle.cluster import ApiError, Cluster, Unreachable
-from kbundle.testenv import ClusterUnderTest
+from kbundle.testenv import ClusterUnderTest, LocalCluster, locate
 from tests.kube import connect_to, create, eventually, list_of, meta, read, unique_name
 
 
@@ -223,3 +225,31 @@ def test_a_request_the_server_refuses_names_the_reason(source: Cluster) -> None:
         create(source, _config_map("Not_A_Valid_Name", {}))
     assert refused.value.status == 422
     assert "Not_A_Valid_Name" in str(refused.value)
+
+
+def test_a_cluster_whose_ports_were_taken_meanwhile_starts_on_fresh_ones(
+    source_cluster: ClusterUnderTest, tmp_path: Path
+) -> None:
+    if not source_cluster.can_inject_faults:
+        pytest.skip("needs the local control-plane binaries")
+    cluster = LocalCluster.provision(tmp_path / "raced", locate(), "raced", "10.120.0.0/16")
+    taken = cluster.state.etcd_client_port, cluster.state.apiserver_port
+    squatters = []
+    for port in taken:
+        squatter = socket.socket()
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen(1)
+        squatters.append(squatter)
+    try:
+        cluster.start(tie_to_parent=True)
+        assert (cluster.state.etcd_client_port, cluster.state.apiserver_port) != taken
+        assert cluster.state.etcd_client_port != taken[0]
+        assert cluster.state.apiserver_port != taken[1]
+        assert set(cluster.status().values()) == {"ready"}
+        restored = LocalCluster.load(tmp_path / "raced", locate())
+        assert restored.state == cluster.state  # the new ports are remembered
+    finally:
+        cluster.stop()
+        for squatter in squatters:
+            squatter.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -123,6 +124,9 @@ def test_sample_app_lands_under_new_namespaces_and_service_range(
 
 
 def _install_plugin(target: Path) -> None:
+    """pip builds inside the source folder, so build a copy and keep fixtures/ clean."""
+    source = target.parent / "plugin-source"
+    shutil.copytree(PLUGIN, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     subprocess.run(
         [
             sys.executable,
@@ -134,7 +138,7 @@ def _install_plugin(target: Path) -> None:
             "--no-build-isolation",
             "--target",
             str(target),
-            str(PLUGIN),
+            str(source),
         ],
         check=True,
         capture_output=True,

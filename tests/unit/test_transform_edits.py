@@ -7,20 +7,16 @@ Inputs are the sample app's manifests (``fixtures/sample-app``) and objects read
 from __future__ import annotations
 
 import copy
-import functools
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kbundle.errors import UsageError
 from kbundle.model import Object, ObjectRef
-from kbundle.testenv.fixture_loader import SAMPLE_APP, read_manifests
 from kbundle.transforms import registry
 from kbundle.transforms.base import Rewrite, Transform, TransformContext, describe
 from kbundle.transforms.edits import (
@@ -47,42 +43,13 @@ from kbundle.transforms.edits import (
     set_annotations,
     set_labels,
 )
-from kbundle.transforms.namespaces import render_path
+from kbundle.transforms.walk import render_path
+from tests.objects import every_object, fixture, sample
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "objects"
 Edit = SetLabels | RemoveLabels | SetAnnotations | RemoveAnnotations | RemoveFields
 
 
 # -- inputs ---------------------------------------------------------------------------------
-
-
-@functools.cache
-def _sample_app() -> tuple[Object, ...]:
-    return tuple(read_manifests([SAMPLE_APP]))
-
-
-@functools.cache
-def _fixture(name: str) -> Object:
-    with (FIXTURES / f"{name}.yaml").open() as f:
-        obj: Object = yaml.safe_load(f)
-    return obj
-
-
-def sample(kind: str, name: str) -> Object:
-    """A fresh copy of one sample-app object, free for the test to edit."""
-    found = [o for o in _sample_app() if o["kind"] == kind and o["metadata"]["name"] == name]
-    assert len(found) == 1, f"{kind}/{name} is not in the sample app"
-    return copy.deepcopy(found[0])
-
-
-def fixture(name: str) -> Object:
-    """A fresh copy of one object read from a real apiserver."""
-    return copy.deepcopy(_fixture(name))
-
-
-def every_object() -> list[Object]:
-    fixtures = [fixture(p.stem) for p in sorted(FIXTURES.glob("*.yaml"))]
-    return [copy.deepcopy(o) for o in _sample_app()] + fixtures
 
 
 def run(transform: Edit, obj: Object) -> tuple[Object, list[Rewrite]]:

@@ -7,20 +7,16 @@ Inputs are the sample app's manifests (``fixtures/sample-app``) and objects read
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kbundle.errors import UsageError
 from kbundle.model import Object, ObjectRef
-from kbundle.testenv.fixture_loader import SAMPLE_APP, read_manifests
 from kbundle.transforms import registry
 from kbundle.transforms.base import Rewrite, Transform, TransformContext, describe
 from kbundle.transforms.images import (
@@ -30,42 +26,13 @@ from kbundle.transforms.images import (
     parse_registry_mappings,
     registry_mapping,
 )
+from tests.objects import every_object, fixture, sample, sample_app
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "objects"
 MIRROR = {"registry.shop.example": "mirror.local:5000"}
 DIGEST = "sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"
 
 
 # -- inputs ---------------------------------------------------------------------------------
-
-
-@functools.cache
-def _sample_app() -> tuple[Object, ...]:
-    return tuple(read_manifests([SAMPLE_APP]))
-
-
-@functools.cache
-def _fixture(name: str) -> Object:
-    with (FIXTURES / f"{name}.yaml").open() as f:
-        obj: Object = yaml.safe_load(f)
-    return obj
-
-
-def sample(kind: str, name: str) -> Object:
-    """A fresh copy of one sample-app object, free for the test to edit."""
-    found = [o for o in _sample_app() if o["kind"] == kind and o["metadata"]["name"] == name]
-    assert len(found) == 1, f"{kind}/{name} is not in the sample app"
-    return copy.deepcopy(found[0])
-
-
-def fixture(name: str) -> Object:
-    """A fresh copy of one object read from a real apiserver."""
-    return copy.deepcopy(_fixture(name))
-
-
-def every_object() -> list[Object]:
-    fixtures = [fixture(p.stem) for p in sorted(FIXTURES.glob("*.yaml"))]
-    return [copy.deepcopy(o) for o in _sample_app()] + fixtures
 
 
 def run(obj: Object, mapping: dict[str, str] | None = None) -> tuple[Object, list[Rewrite]]:
@@ -149,7 +116,7 @@ def _images(node: Any) -> list[str]:
 
 def test_every_image_of_the_sample_app_moves_to_the_mirror() -> None:
     recorded: list[str] = []
-    for obj in _sample_app():
+    for obj in sample_app():
         result, rewrites = run(obj)
         recorded += [r.after for r in rewrites]
         assert all(image.startswith("mirror.local:5000/") for image in _images(result))

@@ -10,25 +10,22 @@ from __future__ import annotations
 
 import base64
 import copy
-import functools
 from collections.abc import Callable, Sequence
 from ipaddress import ip_network
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kbundle.apply.prepare import KEEP_CLUSTER_IPS, clear_cluster_ips
 from kbundle.errors import UsageError
 from kbundle.model import Object, ObjectRef
-from kbundle.testenv.fixture_loader import SAMPLE_APP, read_manifests
 from kbundle.transforms.base import Rewrite, Transform, TransformContext
 from kbundle.transforms.ips import IpMapping, _from_args, parse_ip_mappings
+from tests.objects import every_object as shared_every_object
+from tests.objects import fixture, sample
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "objects"
 SERVICES = "10.96.0.0/16=10.112.0.0/16"  # the two test clusters' service ranges
 BILLING = "192.168.10.0/24=172.16.5.0/24"  # the network legacy-billing's endpoints live in
 BOTH = (SERVICES, BILLING)
@@ -38,30 +35,6 @@ MIRRORING_CONTROLLER = "endpointslicemirroring-controller.k8s.io"
 
 
 # -- inputs ---------------------------------------------------------------------------------
-
-
-@functools.cache
-def _sample_app() -> tuple[Object, ...]:
-    return tuple(read_manifests([SAMPLE_APP]))
-
-
-@functools.cache
-def _fixture(name: str) -> Object:
-    with (FIXTURES / f"{name}.yaml").open() as f:
-        obj: Object = yaml.safe_load(f)
-    return obj
-
-
-def sample(kind: str, name: str) -> Object:
-    """A fresh copy of one sample-app object, free for the test to edit."""
-    found = [o for o in _sample_app() if o["kind"] == kind and o["metadata"]["name"] == name]
-    assert len(found) == 1, f"{kind}/{name} is not in the sample app"
-    return copy.deepcopy(found[0])
-
-
-def fixture(name: str) -> Object:
-    """A fresh copy of one object read from a real apiserver."""
-    return copy.deepcopy(_fixture(name))
 
 
 def endpoint_slice(address_type: str, *addresses: str, version: str = "v1") -> Object:
@@ -91,7 +64,6 @@ def config_map(**data: str) -> Object:
 
 def every_object() -> list[Object]:
     """The sample app, the server fixtures, and objects holding addresses of every rule."""
-    fixtures = [fixture(p.stem) for p in sorted(FIXTURES.glob("*.yaml"))]
     service = fixture("service-lb-local")
     service["spec"]["externalIPs"] = ["192.168.10.7", "203.0.113.9"]
     service["spec"]["loadBalancerIP"] = "192.168.10.8"
@@ -100,7 +72,7 @@ def every_object() -> list[Object]:
         endpoint_slice("IPv4", "192.168.10.20", "10.96.3.4", "198.51.100.1"),
         config_map(REDIS="10.96.0.50:6379", PEERS="192.168.10.20,8.8.8.8"),
     ]
-    return [copy.deepcopy(o) for o in _sample_app()] + fixtures + extras
+    return shared_every_object() + extras
 
 
 def run(

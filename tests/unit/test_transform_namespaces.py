@@ -9,23 +9,19 @@ from __future__ import annotations
 
 import base64
 import copy
-import functools
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kbundle.errors import UsageError
 from kbundle.model import Object, ObjectRef
-from kbundle.testenv.fixture_loader import SAMPLE_APP, read_manifests
 from kbundle.transforms.base import Rewrite, Transform, TransformContext
 from kbundle.transforms.namespaces import NamespaceMapping, parse_namespace_mappings
+from tests.objects import every_object, fixture, sample, sample_app
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "objects"
 MAPPING = {"shop": "shop-restored", "shop-ops": "ops"}
 NAME_LABEL = "kubernetes.io/metadata.name"
 REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
@@ -33,35 +29,6 @@ PREFERRED = "preferredDuringSchedulingIgnoredDuringExecution"
 
 
 # -- inputs ---------------------------------------------------------------------------------
-
-
-@functools.cache
-def _sample_app() -> tuple[Object, ...]:
-    return tuple(read_manifests([SAMPLE_APP]))
-
-
-@functools.cache
-def _fixture(name: str) -> Object:
-    with (FIXTURES / f"{name}.yaml").open() as f:
-        obj: Object = yaml.safe_load(f)
-    return obj
-
-
-def sample(kind: str, name: str) -> Object:
-    """A fresh copy of one sample-app object, free for the test to edit."""
-    found = [o for o in _sample_app() if o["kind"] == kind and o["metadata"]["name"] == name]
-    assert len(found) == 1, f"{kind}/{name} is not in the sample app"
-    return copy.deepcopy(found[0])
-
-
-def fixture(name: str) -> Object:
-    """A fresh copy of one object read from a real apiserver."""
-    return copy.deepcopy(_fixture(name))
-
-
-def every_object() -> list[Object]:
-    fixtures = [fixture(p.stem) for p in sorted(FIXTURES.glob("*.yaml"))]
-    return [copy.deepcopy(o) for o in _sample_app()] + fixtures
 
 
 def run(obj: Object, mapping: dict[str, str] | None = None) -> tuple[Object, list[Rewrite]]:
@@ -158,7 +125,7 @@ def test_whole_sample_app_keeps_no_reference_to_an_old_namespace() -> None:
         elif isinstance(node, str) and (".shop.svc" in node or ".shop-ops.svc" in node):
             stale.append(path)
 
-    for obj in _sample_app():
+    for obj in sample_app():
         result, _ = run(obj)
         walk(result, str(ObjectRef.of(obj)))
     assert stale == []

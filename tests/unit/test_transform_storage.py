@@ -7,19 +7,15 @@ Inputs are the sample app's manifests (``fixtures/sample-app``) and objects read
 from __future__ import annotations
 
 import copy
-import functools
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kbundle.errors import UsageError
 from kbundle.model import Object, ObjectRef
-from kbundle.testenv.fixture_loader import SAMPLE_APP, read_manifests
 from kbundle.transforms import registry
 from kbundle.transforms.base import Rewrite, Transform, TransformContext, describe
 from kbundle.transforms.storage import (
@@ -28,41 +24,12 @@ from kbundle.transforms.storage import (
     parse_storage_class_mappings,
     storage_class_mapping,
 )
+from tests.objects import every_object, fixture, sample, sample_app
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "objects"
 MAPPING = {"shop-local": "fast-ssd"}
 
 
 # -- inputs ---------------------------------------------------------------------------------
-
-
-@functools.cache
-def _sample_app() -> tuple[Object, ...]:
-    return tuple(read_manifests([SAMPLE_APP]))
-
-
-@functools.cache
-def _fixture(name: str) -> Object:
-    with (FIXTURES / f"{name}.yaml").open() as f:
-        obj: Object = yaml.safe_load(f)
-    return obj
-
-
-def sample(kind: str, name: str) -> Object:
-    """A fresh copy of one sample-app object, free for the test to edit."""
-    found = [o for o in _sample_app() if o["kind"] == kind and o["metadata"]["name"] == name]
-    assert len(found) == 1, f"{kind}/{name} is not in the sample app"
-    return copy.deepcopy(found[0])
-
-
-def fixture(name: str) -> Object:
-    """A fresh copy of one object read from a real apiserver."""
-    return copy.deepcopy(_fixture(name))
-
-
-def every_object() -> list[Object]:
-    fixtures = [fixture(p.stem) for p in sorted(FIXTURES.glob("*.yaml"))]
-    return [copy.deepcopy(o) for o in _sample_app()] + fixtures
 
 
 def run(obj: Object, mapping: dict[str, str] | None = None) -> tuple[Object, list[Rewrite]]:
@@ -136,7 +103,7 @@ def test_applying_twice_changes_nothing_more(mapping: dict[str, str]) -> None:
 
 def test_whole_sample_app_keeps_no_claim_on_the_old_class_but_the_class_itself() -> None:
     left = []
-    for obj in _sample_app():
+    for obj in sample_app():
         result, _ = run(obj)
         if "shop-local" in json.dumps(result):
             left.append(f"{obj['kind']}/{obj['metadata']['name']}")
