@@ -28,13 +28,14 @@ from kbundle.model import (
     ManifestWarning,
     Object,
     ObjectRef,
+    ProgressCallback,
     SelectionInfo,
     SkipCount,
     SourceInfo,
 )
 from kbundle.select.plan import ExportPlan, SelectionRequest, plan_export
 from kbundle.select.rules import GENERATED_TOKEN
-from kbundle.snapshot import ProgressCallback, Scope, Snapshot, take_snapshot
+from kbundle.snapshot import Scope, Snapshot, take_snapshot
 
 # Kinds the derived-object rules consult, read even when excluded from the bundle.
 CONSULTED_KINDS = frozenset({"Service", "ServiceAccount"})

@@ -7,10 +7,12 @@ YAML document written into a bundle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 Object = dict[str, Any]
+ProgressCallback = Callable[[int, int, str], None]  # done, total, what is being done
 
 FORMAT_VERSION = "1.0.0"
 MANIFEST_KIND = "KbundleManifest"

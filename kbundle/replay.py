@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kbundle.apply.engine import Importer, ImportOptions, LevelObjects, ProgressCallback
+from kbundle.apply.engine import Importer, ImportOptions, LevelObjects
 from kbundle.apply.outcome import Action, ImportReport, Outcome, sorted_outcomes
 from kbundle.cluster import Cluster
-from kbundle.model import Object, ObjectRef
+from kbundle.model import Object, ObjectRef, ProgressCallback
 from kbundle.transforms.base import Transform, TransformContext
 from kbundle.verify import VerifiedBundle
 

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kbundle.cluster import ApiError, ApiResource, Cluster, Unreachable
-from kbundle.model import ManifestWarning, Object, ObjectRef, SkipCount, group_kind
+from kbundle.model import (
+    ManifestWarning,
+    Object,
+    ObjectRef,
+    ProgressCallback,
+    SkipCount,
+    group_kind,
+)
 from kbundle.select.facts import ObjectFacts, facts_of
 from kbundle.select.plan import ObjectIndex
 from kbundle.select.rules import NOT_EXPORTED_KINDS
-
-ProgressCallback = Callable[[int, int, str], None]  # done, total, what
 
 
 @dataclass(frozen=True)

@@ -23,17 +23,14 @@ from kbundle.apply.prepare import PendingOwner, clear_cluster_ips, rebuild_owner
 from kbundle.apply.waits import wait_for_crds, wait_for_namespaces, wait_until_gone
 from kbundle.cluster import ApiError, ApiResource, Cluster, KindNotServed, Unreachable
 from kbundle.cluster.retry import PERMANENT_500_MARKERS, is_transient, with_retries
-from kbundle.model import Object, ObjectRef
+from kbundle.model import Object, ObjectRef, ProgressCallback
 
-EXISTING_MODES = ("update", "skip", "recreate")
-DRY_RUN_MODES = ("client", "server")
 IMMUTABLE_MARKERS = (
     "immutable",
     "Forbidden: updates to",
     "may not change fields",
     "may not be changed",
 )
-ProgressCallback = Callable[[int, int, str], None]
 T = TypeVar("T")
 
 
@@ -86,7 +83,6 @@ class _Reachability:
 
 @dataclass
 class _Deferred:
-    level: int
     obj: Object  # intended object, with every ownerReference (source UIDs)
     owners: list[PendingOwner] = field(default_factory=list)
 
@@ -209,7 +205,7 @@ class Importer:
             if source is not None and not self.options.dry_run:
                 self._remember(ref, source)
             if pending and not self.options.dry_run:
-                self._defer(level, with_owners, pending)
+                self._defer(with_owners, pending)
             return Outcome(level, ref, api_version, action, message)
 
         if live is not None and self.options.existing == "skip":
@@ -431,8 +427,7 @@ class Importer:
         if crds:
             for name in wait_for_crds(self.cluster, crds, self.options.wait_timeout):
                 self._mark_failed(
-                    name,
-                    "CustomResourceDefinition",
+                    ObjectRef("apiextensions.k8s.io", "CustomResourceDefinition", "", name),
                     f"not Established within {self.options.wait_timeout:.0f}s",
                 )
         namespaces = [
@@ -442,19 +437,12 @@ class Importer:
         ]
         self._namespaces_ready.update(namespaces)
         for name in wait_for_namespaces(self.cluster, namespaces, self.options.wait_timeout):
-            self._mark_failed(name, "Namespace", "not Active (Terminating?)")
+            self._mark_failed(ObjectRef("", "Namespace", "", name), "not Active (Terminating?)")
             self._namespaces_unusable[name] = f"namespace {name} is not Active (Terminating?)"
 
-    def _mark_failed(self, name: str, kind: str, message: str) -> None:
-        for index, outcome in enumerate(self.outcomes):
-            if outcome.ref.kind == kind and outcome.ref.name == name:
-                self.outcomes[index] = Outcome(
-                    outcome.level, outcome.ref, outcome.api_version, Action.FAIL, message
-                )
-
-    def _defer(self, level: int, obj: Object, owners: list[PendingOwner]) -> None:
+    def _defer(self, obj: Object, owners: list[PendingOwner]) -> None:
         with self._lock:
-            self._deferred.append(_Deferred(level=level, obj=obj, owners=owners))
+            self._deferred.append(_Deferred(obj=obj, owners=owners))
 
     def _resolve_deferred(self) -> None:
         """Re-apply dependants whose owners now exist, with the owners' new UIDs."""
@@ -476,18 +464,16 @@ class Importer:
                 if not missing:
                     self._write(resource, intended, None)
             except (ApiError, Unreachable, KindNotServed, DestinationGone) as error:
-                self._mark_failed_ref(ref, f"ownerReferences not restored: {_describe(error)}")
+                self._mark_failed(ref, f"ownerReferences not restored: {_describe(error)}")
         self._deferred = still_waiting
 
-    def _mark_failed_ref(self, ref: ObjectRef, message: str) -> None:
+    def _mark_failed(self, ref: ObjectRef, message: str) -> None:
+        """Turn an object's recorded outcome into a failure found after it was applied."""
         for index, outcome in enumerate(self.outcomes):
             if outcome.ref == ref:
                 self.outcomes[index] = Outcome(
                     outcome.level, ref, outcome.api_version, Action.FAIL, message
                 )
-
-    def unresolved_owners(self) -> list[tuple[ObjectRef, list[ObjectRef]]]:
-        return [(ObjectRef.of(d.obj), [o.ref for o in d.owners]) for d in self._deferred]
 
     def _namespace_present(self, namespace: str) -> bool:
         """Does the namespace exist in the destination (asked once per namespace)?"""

@@ -23,7 +23,6 @@ class PendingOwner:
     """An owner of the bundle not yet in the destination."""
 
     ref: ObjectRef
-    reference: dict[str, object]
 
 
 def clear_cluster_ips(obj: Object) -> Object:
@@ -69,7 +68,7 @@ def rebuild_owner_references(
             ObjectRef(owner.group, owner.kind, "", owner.name)
         )
         if uid is None:
-            pending.append(PendingOwner(owner, dict(reference)))
+            pending.append(PendingOwner(owner))
         else:
             rebuilt.append({**reference, "uid": uid})
     metadata = dict(obj["metadata"])

@@ -21,7 +21,6 @@ from kbundle.errors import ClusterError
 
 JSON = "application/json"
 APPLY_PATCH = "application/apply-patch+yaml"
-MERGE_PATCH = "application/merge-patch+json"
 DEFAULT_TIMEOUT = 120.0  # seconds, for connecting and for each read
 
 

@@ -80,9 +80,6 @@ class ObjectIndex:
         if (fact.ref.group, fact.ref.kind) == ("", "PersistentVolumeClaim"):
             self.claims[fact.ref.namespace].append(fact)
 
-    def __len__(self) -> int:
-        return len(self.by_ref)
-
     def dependencies(
         self, fact: ObjectFacts, *, cluster_scoped_only: bool = False
     ) -> tuple[list[ObjectFacts], list[ObjectRef]]:

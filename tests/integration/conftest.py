@@ -24,6 +24,7 @@ from kbundle.testenv import (
 )
 from kbundle.testenv.clusters import service_cidr
 from kbundle.testenv.fixture_loader import load_sample_app
+from tests.cli import export
 from tests.kube import connect_to, create, eventually, list_of, read, unique_name
 
 
@@ -92,3 +93,15 @@ def sample_app(source: Cluster) -> list[dict[str, object]]:
 
     eventually(settled, timeout=90, what="the sample app's controllers to settle")
     return stored
+
+
+@pytest.fixture(scope="session")
+def sample_bundle(
+    source_cluster: ClusterUnderTest,
+    sample_app: list[dict[str, object]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """The sample app's namespaces exported once, for every test that imports it."""
+    path = tmp_path_factory.mktemp("bundles") / "shop.kbundle"
+    export(source_cluster, path, "-n", "shop", "-n", "shop-ops")
+    return path

@@ -92,17 +92,6 @@ def contained(want: Any, have: Any, path: str = "") -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def sample_bundle(
-    source_cluster: ClusterUnderTest,
-    sample_app: list[Object],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Path:
-    path = tmp_path_factory.mktemp("bundles") / "shop.kbundle"
-    export(source_cluster, path, "-n", "shop", "-n", "shop-ops")
-    return path
-
-
-@pytest.fixture(scope="module")
 def first_import(destination_cluster: ClusterUnderTest, sample_bundle: Path) -> dict[str, Any]:
     """The sample app imported into the destination (the source is not contacted)."""
     _, report = import_bundle(destination_cluster, sample_bundle)

@@ -21,17 +21,6 @@ from tests.oracles import Object, kubectl, open_bundle
 PLUGIN = Path(__file__).resolve().parents[2] / "fixtures" / "plugins" / "kbundle-example-plugin"
 
 
-@pytest.fixture(scope="module")
-def shop_bundle(
-    source_cluster: ClusterUnderTest,
-    sample_app: list[Object],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Path:
-    path = tmp_path_factory.mktemp("transforms") / "shop.kbundle"
-    export(source_cluster, path, "-n", "shop", "-n", "shop-ops")
-    return path
-
-
 def _rules(folder: Path) -> Path:
     """The frontend's nodePort is taken in the destination by an earlier import of the same
     app; a JSON patch (guarded by a test) lets the destination allocate another."""
@@ -58,7 +47,7 @@ def _rules(folder: Path) -> Path:
 
 
 def test_sample_app_lands_under_new_namespaces_and_service_range(
-    destination: Cluster, destination_cluster: ClusterUnderTest, shop_bundle: Path, tmp_path: Path
+    destination: Cluster, destination_cluster: ClusterUnderTest, sample_bundle: Path, tmp_path: Path
 ) -> None:
     if destination_cluster.service_cidr is None:
         pytest.skip("the destination's service range is not known for existing clusters")
@@ -66,7 +55,7 @@ def test_sample_app_lands_under_new_namespaces_and_service_range(
     report = tmp_path / "report.json"
     result = run_kbundle(
         "import",
-        str(shop_bundle),
+        str(sample_bundle),
         *on(destination_cluster),
         "--map-namespace",
         f"shop={store}",
@@ -188,11 +177,11 @@ def test_a_plugin_installed_through_its_entry_point_runs_during_import(
 
 
 def test_an_unknown_plugin_is_refused_before_anything_runs(
-    destination_cluster: ClusterUnderTest, shop_bundle: Path
+    destination_cluster: ClusterUnderTest, sample_bundle: Path
 ) -> None:
     result = run_kbundle(
         "import",
-        str(shop_bundle),
+        str(sample_bundle),
         *on(destination_cluster),
         "--transform",
         "no_such_module:transform",
@@ -203,12 +192,12 @@ def test_an_unknown_plugin_is_refused_before_anything_runs(
 
 
 def test_transform_rewrites_a_bundle_offline_into_one_that_verifies(
-    shop_bundle: Path, tmp_path: Path
+    sample_bundle: Path, tmp_path: Path
 ) -> None:
     output = tmp_path / "staging.kbundle"
     result = run_kbundle(
         "transform",
-        str(shop_bundle),
+        str(sample_bundle),
         "-o",
         str(output),
         "--map-namespace",
@@ -232,7 +221,7 @@ def test_transform_rewrites_a_bundle_offline_into_one_that_verifies(
     ]
     assert api["metadata"]["labels"]["env"] == "staging"
     assert not [o for o in content.objects() if o["metadata"].get("namespace") == "shop"]
-    original = open_bundle(shop_bundle)
+    original = open_bundle(sample_bundle)
     assert len(content.objects()) == len(original.objects())
 
 
@@ -286,7 +275,7 @@ def test_rendered_yaml_is_accepted_by_the_destination_apiserver(
     assert read(destination, "v1", "ConfigMap", "shop-config", target) is None
 
 
-def test_bad_transform_flags_are_refused_in_one_line(shop_bundle: Path, tmp_path: Path) -> None:
+def test_bad_transform_flags_are_refused_in_one_line(sample_bundle: Path, tmp_path: Path) -> None:
     cases: list[tuple[list[str], str]] = [
         (["--map-ip", "10.96.0.0/16=10.112.0.0/24"], "10.112.0.0/24"),
         (["--map-namespace", "shop=Shop"], "Shop"),
@@ -296,7 +285,7 @@ def test_bad_transform_flags_are_refused_in_one_line(shop_bundle: Path, tmp_path
     ]
     for args, culprit in cases:
         result = run_kbundle(
-            "transform", str(shop_bundle), "-o", str(tmp_path / "x.kbundle"), *args
+            "transform", str(sample_bundle), "-o", str(tmp_path / "x.kbundle"), *args
         )
         lines = result.stderr.decode().strip().splitlines()
         assert result.returncode == 2, (args, lines)
