@@ -6,6 +6,7 @@ This is the only module that prints results or chooses exit codes. Library error
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -25,16 +26,19 @@ from kbundle import __version__, report
 from kbundle.apply.engine import ImportOptions
 from kbundle.apply.outcome import ImportReport
 from kbundle.bundle.reader import read_manifest
+from kbundle.bundle.signing import key_id, load_private_key, signature_document, write_key_pair
+from kbundle.bundle.writer import Signer
 from kbundle.clean import CleanOptions
 from kbundle.cluster import Cluster, open_cluster
-from kbundle.errors import KbundleError, UsageError
-from kbundle.export import ExportRequest, creation_time, export_bundle
-from kbundle.model import Manifest
-from kbundle.offline import render_bundle, transform_bundle
+from kbundle.errors import BundleFormatError, KbundleError, UsageError
+from kbundle.export import ExportRequest, SecretsPolicy, creation_time, export_bundle
+from kbundle.model import SECRETS_EXCLUDED, Manifest
+from kbundle.offline import render_bundle, sign_bundle, transform_bundle
 from kbundle.replay import import_bundle
 from kbundle.select.flags import SelectionFlags, resolve_selection
 from kbundle.transforms.base import Transform
 from kbundle.transforms.pipeline import TransformFlags, build_transforms
+from kbundle.trust import PassphraseSource, open_secrets, require_signature
 from kbundle.verify import VerifiedBundle, parse_manifest, verify_bundle
 
 app = typer.Typer(
@@ -297,6 +301,38 @@ ReportFile = Annotated[
     Path | None, typer.Option("--report", help="Write one JSON record per object to this file.")
 ]
 BundleArgument = Annotated[str, typer.Argument(help="Bundle file ('-' for stdin).")]
+RequireSignature = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--require-signature",
+        help="Refuse the bundle unless it is signed by this public key (PEM or OpenSSH; "
+        "repeatable: any of them).",
+    ),
+]
+PassphraseFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help="File holding the passphrase of encrypted Secrets (default: $KBUNDLE_PASSPHRASE).",
+    ),
+]
+PassphraseEnv = Annotated[
+    str | None,
+    typer.Option(
+        "--passphrase-env",
+        help="Name of the environment variable holding the passphrase (never the value).",
+    ),
+]
+SignWith = Annotated[
+    Path | None,
+    typer.Option("--sign", help="Sign the bundle with this Ed25519 private key (kbundle keygen)."),
+]
+
+
+class SecretsMode(StrEnum):
+    include = "include"
+    exclude = "exclude"
+    encrypt = "encrypt"
 
 
 def _selection_flags(
@@ -419,12 +455,25 @@ def export(
     keep_status: KeepStatus = False,
     keep_last_applied: KeepLastApplied = False,
     compression_level: CompressionLevel = 10,
+    secrets: Annotated[
+        SecretsMode,
+        typer.Option(
+            "--secrets",
+            help="include: Secrets as they are (the file is mode 0600); exclude: never read "
+            "them; encrypt: seal their data with a passphrase (--passphrase-file/-env).",
+        ),
+    ] = SecretsMode.include,
+    passphrase_file: PassphraseFile = None,
+    passphrase_env: PassphraseEnv = None,
+    sign: SignWith = None,
 ) -> None:
     """Export objects from a cluster into one verifiable bundle file.
 
-    Example: kbundle export -n shop -o shop.kbundle
+    Example: kbundle export -n shop -o shop.kbundle --secrets encrypt --passphrase-file pass.txt
     """
     with _user_errors():
+        policy = _secrets_policy(secrets, PassphraseSource(passphrase_file, passphrase_env))
+        signer = _signer(sign)
         flags = _selection_flags(
             namespace,
             all_namespaces,
@@ -440,12 +489,21 @@ def export(
         target = _output_target(output)
         cluster = open_cluster(kubeconfig, context)
         request = _export_request(cluster, flags, compression_level)
+        request = dataclasses.replace(request, secrets=policy, signer=signer)
         manifest = _with_progress(
             lambda progress: export_bundle(cluster, request, target, progress=progress),
             "reading",
         )
         size = Path(output).stat().st_size if output != "-" else None
         _report_export(manifest, "stdout" if output == "-" else output, size)
+
+
+def _secrets_policy(mode: SecretsMode, passphrase: PassphraseSource) -> SecretsPolicy:
+    if mode is SecretsMode.encrypt:
+        return SecretsPolicy.encrypted(passphrase.read(for_writing=True))
+    if passphrase.file is not None or passphrase.env is not None:
+        raise UsageError("--passphrase-file/--passphrase-env need --secrets encrypt")
+    return SecretsPolicy(SECRETS_EXCLUDED) if mode is SecretsMode.exclude else SecretsPolicy()
 
 
 def _output_target(output: str) -> Path | BinaryIO:
@@ -487,16 +545,49 @@ def _bundle_source(bundle: str) -> Path | BinaryIO:
     return path
 
 
-@app.command()
-def verify(bundle: BundleArgument) -> None:
-    """Check a bundle completely, offline: structure, schema, version, every checksum and
-    every object. Exit 0 only if all of it holds.
+@contextmanager
+def _naming(bundle: str) -> Iterator[None]:
+    """Errors about a bundle's content name the bundle first, then the member."""
+    try:
+        yield
+    except BundleFormatError as error:
+        shown = "stdin" if bundle == "-" else bundle
+        raise type(error)(f"{shown}: {error.message}", hint=error.hint) from None
 
-    Example: kbundle verify shop.kbundle
+
+def _verified(
+    bundle: str,
+    work: Path,
+    trusted: list[Path] | None = None,
+    passphrase: PassphraseSource | None = None,
+) -> VerifiedBundle:
+    """Verify, check the signature if asked, and open encrypted Secrets if a passphrase
+    source is given: all offline, all before any request."""
+    with _naming(bundle):
+        verified = verify_bundle(_bundle_source(bundle), work)
+        require_signature(verified, trusted or [])
+        return verified if passphrase is None else open_secrets(verified, passphrase)
+
+
+def _signer(key: Path | None) -> Signer | None:
+    if key is None:
+        return None
+    private = load_private_key(key)
+    return lambda manifest: signature_document(manifest, private)
+
+
+@app.command()
+def verify(bundle: BundleArgument, require_signature: RequireSignature = None) -> None:
+    """Check a bundle completely, offline: structure, schema, version, every checksum and
+    every object, and with --require-signature who signed it. Exit 0 only if all of it holds.
+
+    Example: kbundle verify shop.kbundle --require-signature team.pub
     """
     with _user_errors(), tempfile.TemporaryDirectory(prefix="kbundle-verify-") as work:
-        verified = verify_bundle(_bundle_source(bundle), Path(work))
+        verified = _verified(bundle, Path(work), require_signature)
         print(report.verified_summary(bundle, verified.manifest))
+        print(report.signature_line(verified.signature, trusted=bool(require_signature)))
+        print(report.secrets_line(verified.manifest))
 
 
 class InspectFormat(StrEnum):
@@ -516,7 +607,7 @@ def inspect(
 
     Example: kbundle inspect shop.kbundle --output json
     """
-    with _user_errors():
+    with _user_errors(), _naming(bundle):
         manifest = parse_manifest(read_manifest(_bundle_source(bundle)))
         if output is InspectFormat.json:
             print(json.dumps(manifest.to_dict(), indent=2))
@@ -556,9 +647,13 @@ def import_(
     wait_timeout: WaitTimeout = 60.0,
     retry_timeout: RetryTimeout = 120.0,
     report_file: ReportFile = None,
+    require_signature: RequireSignature = None,
+    passphrase_file: PassphraseFile = None,
+    passphrase_env: PassphraseEnv = None,
 ) -> None:
     """Verify a bundle, then replay it into a cluster: level by level, idempotently.
-    Nothing is sent to the cluster unless the whole bundle verifies.
+    Nothing is sent to the cluster unless the whole bundle verifies (and, if asked, its
+    signature, and the passphrase of its encrypted Secrets).
 
     Example: kbundle import shop.kbundle --map-namespace shop=shop-restored
     """
@@ -581,7 +676,12 @@ def import_(
         options = _import_options(
             existing, force_conflicts, dry_run, parallel, wait_timeout, retry_timeout
         )
-        verified = verify_bundle(_bundle_source(bundle), Path(work))  # before any request
+        verified = _verified(  # before any request
+            bundle,
+            Path(work),
+            require_signature,
+            PassphraseSource(passphrase_file, passphrase_env),
+        )
         cluster = open_cluster(kubeconfig, context, pool_size=parallel + 4)
         _replay(cluster, verified, transforms, options, report_file)
 
@@ -753,9 +853,12 @@ def transform(
     remove_field: RemoveField = None,
     rules_file: RulesFile = None,
     plugins: Plugins = None,
+    require_signature: RequireSignature = None,
+    sign: SignWith = None,
 ) -> None:
     """Rewrite a bundle into a new bundle, offline: new checksums, and the manifest records
-    which transforms ran.
+    which transforms ran. Encrypted Secrets stay sealed; the new bundle is signed only
+    with --sign.
 
     Example: kbundle transform shop.kbundle -o staging.kbundle --map-registry docker.io=mirror.local
     """
@@ -774,9 +877,12 @@ def transform(
             rules_file,
             plugins,
         )
+        signer = _signer(sign)
         target = _output_target(output)
-        verified = verify_bundle(_bundle_source(bundle), Path(work) / "in")
-        _, result = transform_bundle(verified, transforms, target, creation_time(), Path(work))
+        verified = _verified(bundle, Path(work) / "in", require_signature)
+        _, result = transform_bundle(
+            verified, transforms, target, creation_time(), Path(work), signer=signer
+        )
         size = Path(output).stat().st_size if output != "-" else None
         where = "stdout" if output == "-" else output
         err.print(
@@ -803,10 +909,14 @@ def render(
     remove_field: RemoveField = None,
     rules_file: RulesFile = None,
     plugins: Plugins = None,
+    require_signature: RequireSignature = None,
+    passphrase_file: PassphraseFile = None,
+    passphrase_env: PassphraseEnv = None,
 ) -> None:
     """Write a bundle as plain YAML, one file per level (00-crds.yaml, 01-namespaces.yaml...),
     for GitOps or kubectl apply. clusterIPs are cleared and ownerReferences removed, as
-    nothing could rebuild them there.
+    nothing could rebuild them there. Secrets go to their own NN-level.secrets.yaml files,
+    mode 0600.
 
     Example: kbundle render shop.kbundle -o shop-yaml/ --map-namespace shop=shop-prod
     """
@@ -825,7 +935,12 @@ def render(
             rules_file,
             plugins,
         )
-        verified = verify_bundle(_bundle_source(bundle), Path(work))
+        verified = _verified(
+            bundle,
+            Path(work),
+            require_signature,
+            PassphraseSource(passphrase_file, passphrase_env),
+        )
         result = render_bundle(verified, transforms, output)
         err.print(
             f"wrote {result.objects} objects in {len(result.files)} files to {output}", markup=False
@@ -836,6 +951,61 @@ def render(
                 "wherever this is applied)",
                 markup=False,
             )
+
+
+# -- signatures ------------------------------------------------------------------------------
+
+
+@app.command()
+def keygen(
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o", "--output", help="Private key file to create (the public key: FILE.pub)."
+        ),
+    ],
+) -> None:
+    """Create an Ed25519 key pair for signing bundles: FILE (private, mode 0600) and
+    FILE.pub (public, to hand to whoever imports).
+
+    Example: kbundle keygen -o team.key
+    """
+    with _user_errors():
+        public = write_key_pair(output)
+        private = load_private_key(output)
+        err.print(
+            f"wrote {output} (private, keep it safe) and {public} (public); "
+            f"key id {key_id(private.public_key())}",
+            markup=False,
+        )
+
+
+@app.command()
+def sign(
+    bundle: Annotated[str, typer.Argument(help="Bundle file to sign.")],
+    key: Annotated[Path, typer.Option("--key", help="Ed25519 private key (kbundle keygen).")],
+    output: Annotated[
+        str | None,
+        typer.Option("-o", "--output", help="Write the signed bundle here (default: in place)."),
+    ] = None,
+) -> None:
+    """Sign a bundle: the signature covers the manifest, which holds the digest of every
+    object file. The bundle is verified first; nothing else in it changes.
+
+    Example: kbundle sign shop.kbundle --key team.key
+    """
+    with _user_errors(), tempfile.TemporaryDirectory(prefix="kbundle-sign-") as work:
+        signer = _signer(key)
+        assert signer is not None
+        target = _output_target(output or bundle)
+        verified = _verified(bundle, Path(work))
+        sign_bundle(verified, signer, target)
+        private = load_private_key(key)
+        replaced = " (replacing its previous signature)" if verified.signature else ""
+        err.print(
+            f"signed {output or bundle} with key {key_id(private.public_key())}{replaced}",
+            markup=False,
+        )
 
 
 def main() -> None:

@@ -12,16 +12,20 @@ import os
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
 from kbundle import __version__
-from kbundle.bundle.writer import BundleWriter
+from kbundle.bundle.secret_encryption import EncryptionInfo, SecretKey
+from kbundle.bundle.writer import BundleWriter, Signer
 from kbundle.clean import CleanContext, CleanOptions, clean_object
 from kbundle.cluster import Cluster
 from kbundle.levels import Level, level_for
 from kbundle.model import (
+    SECRETS_ENCRYPTED,
+    SECRETS_EXCLUDED,
+    SECRETS_INCLUDED,
     FileEntry,
     LevelInfo,
     Manifest,
@@ -29,6 +33,7 @@ from kbundle.model import (
     Object,
     ObjectRef,
     ProgressCallback,
+    SecretsInfo,
     SelectionInfo,
     SkipCount,
     SourceInfo,
@@ -39,6 +44,21 @@ from kbundle.snapshot import Scope, Snapshot, take_snapshot
 
 # Kinds the derived-object rules consult, read even when excluded from the bundle.
 CONSULTED_KINDS = frozenset({"Service", "ServiceAccount"})
+SECRET = "Secret"  # core group kind
+
+
+@dataclass(frozen=True)
+class SecretsPolicy:
+    """What happens to Secrets: written as they are, left out unread, or sealed."""
+
+    mode: str = SECRETS_INCLUDED
+    key: SecretKey | None = None  # with the encryption info, for SECRETS_ENCRYPTED
+    encryption: EncryptionInfo | None = None
+
+    @classmethod
+    def encrypted(cls, passphrase: bytes) -> SecretsPolicy:
+        key, info = SecretKey.create(passphrase)
+        return cls(SECRETS_ENCRYPTED, key, info)
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,8 @@ class ExportRequest:
     clean: CleanOptions
     created_at: datetime.datetime
     compression_level: int = 10
+    secrets: SecretsPolicy = SecretsPolicy()
+    signer: Signer | None = None  # manifest bytes -> signature.yaml
 
 
 def creation_time(now: Callable[[], datetime.datetime] | None = None) -> datetime.datetime:
@@ -67,18 +89,23 @@ def export_bundle(
     progress: ProgressCallback | None = None,
 ) -> Manifest:
     """Write the bundle ``request`` describes to ``output``; return its manifest."""
+    selection = request.selection
+    if request.secrets.mode == SECRETS_EXCLUDED:  # never read, so never at risk
+        selection = replace(selection, exclude_kinds=selection.exclude_kinds | {SECRET})
     with tempfile.TemporaryDirectory(prefix="kbundle-export-") as work:
         snapshot = take_snapshot(
-            cluster, _scope(request.selection), Path(work) / "spool", progress=progress
+            cluster, _scope(selection), Path(work) / "spool", progress=progress
         )
-        plan = plan_export(snapshot.index, request.selection)
+        plan = plan_export(snapshot.index, selection)
         with BundleWriter(
             output,
             mtime=int(request.created_at.timestamp()),
             compression_level=request.compression_level,
             tmp_dir=Path(work),
         ) as writer:
-            files, levels, notes = _write_object_files(snapshot, plan, request.clean, writer)
+            files, levels, notes = _write_object_files(
+                snapshot, plan, request.clean, request.secrets, writer
+            )
             manifest = Manifest(
                 tool_version=__version__,
                 created_at=request.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -88,8 +115,9 @@ def export_bundle(
                 files=tuple(files),
                 skipped=_skip_counts(plan, snapshot),
                 warnings=_sorted_unique([*snapshot.warnings, *plan.warnings, *notes]),
+                secrets=_secrets_info(request.secrets, files),
             )
-            writer.finish(manifest)
+            writer.finish(manifest, signer=request.signer)
     return manifest
 
 
@@ -108,8 +136,18 @@ def _scope(selection: SelectionRequest) -> Scope:
     )
 
 
+def _secrets_info(policy: SecretsPolicy, files: list[FileEntry]) -> SecretsInfo:
+    count = sum(f.objects for f in files if (f.api_version, f.kind) == ("v1", SECRET))
+    encryption = policy.encryption.to_dict() if policy.encryption is not None else None
+    return SecretsInfo(policy.mode, count, encryption)
+
+
 def _write_object_files(
-    snapshot: Snapshot, plan: ExportPlan, options: CleanOptions, writer: BundleWriter
+    snapshot: Snapshot,
+    plan: ExportPlan,
+    options: CleanOptions,
+    secrets: SecretsPolicy,
+    writer: BundleWriter,
 ) -> tuple[list[FileEntry], tuple[LevelInfo, ...], list[ManifestWarning]]:
     context = CleanContext(
         exported_uids=plan.exported_uids,
@@ -135,6 +173,8 @@ def _write_object_files(
             if ObjectRef.of(obj) not in wanted:
                 continue
             result, object_notes = clean_object(obj, context)
+            if secrets.key is not None and resource.group_kind == SECRET:
+                result = secrets.key.seal(result)
             cleaned.append(result)
             notes += [ManifestWarning(n.code, n.message) for n in object_notes]
         cleaned.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))

@@ -14,7 +14,7 @@ from typing import Any
 Object = dict[str, Any]
 ProgressCallback = Callable[[int, int, str], None]  # done, total, what is being done
 
-FORMAT_VERSION = "1.0.0"
+FORMAT_VERSION = "1.1.0"  # 1.1: the secrets section and the optional signature member
 MANIFEST_KIND = "KbundleManifest"
 
 
@@ -165,6 +165,31 @@ class ManifestWarning:
         return {"code": self.code, "message": self.message}
 
 
+SECRETS_INCLUDED = "included"
+SECRETS_EXCLUDED = "excluded"
+SECRETS_ENCRYPTED = "encrypted"
+
+
+@dataclass(frozen=True)
+class SecretsInfo:
+    """Whether a bundle holds Secrets and how: a reader must know before it shows or applies
+    them. ``encryption`` holds the key-derivation parameters (never a key)."""
+
+    mode: str  # SECRETS_INCLUDED, SECRETS_EXCLUDED or SECRETS_ENCRYPTED
+    objects: int
+    encryption: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"mode": self.mode, "objects": self.objects}
+        if self.encryption is not None:
+            data["encryption"] = dict(self.encryption)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SecretsInfo:
+        return cls(data["mode"], data["objects"], data.get("encryption"))
+
+
 @dataclass(frozen=True)
 class Manifest:
     """The ``manifest.yaml`` of a bundle."""
@@ -178,6 +203,7 @@ class Manifest:
     skipped: tuple[SkipCount, ...] = ()
     warnings: tuple[ManifestWarning, ...] = ()
     transforms: tuple[dict[str, Any], ...] = ()
+    secrets: SecretsInfo | None = None  # None only in bundles written before format 1.1
     format_version: str = FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -207,6 +233,7 @@ class Manifest:
             "skipped": [s.to_dict() for s in self.skipped],
             "warnings": [w.to_dict() for w in self.warnings],
             "transforms": list(self.transforms),
+            **({"secrets": self.secrets.to_dict()} if self.secrets is not None else {}),
         }
 
     @classmethod
@@ -254,4 +281,5 @@ class Manifest:
                 ManifestWarning(w["code"], w["message"]) for w in data.get("warnings", [])
             ),
             transforms=tuple(data.get("transforms", [])),
+            secrets=SecretsInfo.from_dict(data["secrets"]) if "secrets" in data else None,
         )

@@ -1,14 +1,16 @@
-"""``kbundle transform`` and ``kbundle render``: rewrite a verified bundle with no cluster.
+"""``kbundle transform``, ``render`` and ``sign``: rewrite a verified bundle with no cluster.
 
 ``transform`` writes a new bundle (new checksums; the manifest appends the transforms that
 ran). ``render`` writes plain YAML, one multi-document file per level, for GitOps or
 ``kubectl apply``; since nothing can rebuild ownerReferences or allocate clusterIPs there,
-those are removed (and listed) the way import would handle them.
+those are removed (and listed) the way import would handle them. Secrets go to their own
+files, mode 0600. ``sign`` adds a signature and changes nothing else.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,10 +18,22 @@ from typing import BinaryIO
 
 from kbundle import __version__
 from kbundle.apply.prepare import clear_cluster_ips
-from kbundle.bundle.writer import BundleWriter
+from kbundle.bundle.layout import CHECKSUMS, MANIFEST, SIGNATURE
+from kbundle.bundle.secret_encryption import is_sealed
+from kbundle.bundle.writer import BundleWriter, Signer, write_members
 from kbundle.bundle.yaml_codec import dump_documents
 from kbundle.errors import UsageError
-from kbundle.model import FileEntry, LevelInfo, Manifest, Object, ObjectRef, group_kind, group_of
+from kbundle.model import (
+    SECRETS_ENCRYPTED,
+    FileEntry,
+    LevelInfo,
+    Manifest,
+    Object,
+    ObjectRef,
+    SecretsInfo,
+    group_kind,
+    group_of,
+)
 from kbundle.replay import TransformFailed, run_transforms
 from kbundle.transforms.base import Rewrite, Transform, TransformContext, describe
 from kbundle.verify import VerifiedBundle
@@ -62,8 +76,14 @@ def transform_bundle(
     output: Path | BinaryIO,
     created_at: datetime.datetime,
     work: Path,
+    *,
+    signer: Signer | None = None,
 ) -> tuple[Manifest, OfflineResult]:
-    """Write ``bundle`` rewritten by ``transforms`` as a new bundle at ``output``."""
+    """Write ``bundle`` rewritten by ``transforms`` as a new bundle at ``output``.
+
+    Encrypted Secrets stay sealed (transforms see their metadata only), so no passphrase is
+    needed; the old signature cannot survive a new manifest, hence ``signer``.
+    """
     context = TransformContext(manifest=bundle.manifest)
     files = _transformed(bundle, transforms, context)
     grouped: dict[tuple[int, str, str], list[Object]] = {}
@@ -86,8 +106,10 @@ def transform_bundle(
                 objects=_sort(objects),
             )
             kinds_by_level.setdefault(level, set()).add(group_kind(kind, group_of(api_version)))
+        _check_secrets_stay_sealed(bundle, grouped)
         manifest = replace(
             bundle.manifest,
+            secrets=_recounted(bundle.manifest.secrets, writer.entries),
             tool_version=__version__,
             created_at=created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             levels=tuple(
@@ -97,11 +119,59 @@ def transform_bundle(
             files=writer.entries,
             transforms=(*bundle.manifest.transforms, *(describe(t) for t in transforms)),
         )
-        writer.finish(manifest)
+        writer.finish(manifest, signer=signer)
     total = sum(len(objects) for objects in grouped.values())
     return manifest, OfflineResult(
         total, tuple(e.path for e in manifest.files), tuple(context.rewrites)
     )
+
+
+def _is_secret(api_version: str, kind: str) -> bool:
+    return (api_version, kind) == ("v1", "Secret")
+
+
+def _recounted(secrets: SecretsInfo | None, entries: Sequence[FileEntry]) -> SecretsInfo | None:
+    if secrets is None:
+        return None
+    count = sum(e.objects for e in entries if _is_secret(e.api_version, e.kind))
+    return replace(secrets, objects=count)
+
+
+def _check_secrets_stay_sealed(
+    bundle: VerifiedBundle, grouped: dict[tuple[int, str, str], list[Object]]
+) -> None:
+    """A transform cannot add a plaintext Secret to an encrypted bundle (nor the reverse)."""
+    secrets = bundle.manifest.secrets
+    encrypted = secrets is not None and secrets.mode == SECRETS_ENCRYPTED
+    for (_, api_version, kind), objects in grouped.items():
+        if not _is_secret(api_version, kind):
+            continue
+        for obj in objects:
+            if is_sealed(obj) != encrypted:
+                state = "a plaintext" if encrypted else "an encrypted"
+                raise UsageError(
+                    f"a transform made {state} Secret {ObjectRef.of(obj)} in a bundle whose "
+                    f"secrets are {secrets.mode if secrets else 'not marked'}"
+                )
+
+
+def sign_bundle(bundle: VerifiedBundle, signer: Signer, output: Path | BinaryIO) -> None:
+    """Write ``bundle`` again with a signature: every other member stays byte for byte, so
+    ``kbundle export --sign`` and ``kbundle export`` then ``kbundle sign`` give one file."""
+    mtime = int(
+        datetime.datetime.strptime(bundle.manifest.created_at, "%Y-%m-%dT%H:%M:%SZ")
+        .replace(tzinfo=datetime.UTC)
+        .timestamp()
+    )
+    manifest = bundle.manifest_bytes
+    members: dict[str, bytes | Path] = {
+        MANIFEST: manifest,
+        CHECKSUMS: bundle.root / CHECKSUMS,
+        SIGNATURE: signer(manifest),
+    }
+    for entry in bundle.entries:
+        members[entry.path] = bundle.root.joinpath(*entry.path.split("/"))
+    write_members(output, members, mtime=mtime)
 
 
 def render_bundle(
@@ -116,6 +186,8 @@ def render_bundle(
     dropped: list[ObjectRef] = []
     for entry, objects in _transformed(bundle, transforms, context):
         for obj in objects:
+            if is_sealed(obj):
+                raise UsageError(f"{ObjectRef.of(obj)} is still encrypted: open the secrets first")
             prepared = clear_cluster_ips(obj)
             if prepared["metadata"].get("ownerReferences"):
                 dropped.append(ObjectRef.of(prepared))
@@ -125,17 +197,30 @@ def render_bundle(
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for level, objects in sorted(by_level.items()):
-        path = folder / f"{level:02d}-{names.get(level, f'level-{level}')}.yaml"
-        ordered = sorted(
-            objects,
-            key=lambda o: (
-                o["apiVersion"],
-                o["kind"],
-                o["metadata"].get("namespace") or "",
-                o["metadata"]["name"],
-            ),
-        )
-        path.write_bytes(dump_documents(ordered))
-        written.append(path.name)
+        stem = f"{level:02d}-{names.get(level, f'level-{level}')}"
+        secrets = [o for o in objects if _is_secret(o["apiVersion"], o["kind"])]
+        others = [o for o in objects if not _is_secret(o["apiVersion"], o["kind"])]
+        if secrets:
+            written.append(_write_rendered(folder / f"{stem}.secrets.yaml", secrets, 0o600))
+        if others:
+            written.append(_write_rendered(folder / f"{stem}.yaml", others, 0o644))
     total = sum(len(objects) for objects in by_level.values())
     return OfflineResult(total, tuple(written), tuple(context.rewrites), tuple(dropped))
+
+
+def _write_rendered(path: Path, objects: list[Object], mode: int) -> str:
+    """One multi-document file, created with ``mode`` from the start (never chmod-ed later):
+    Secret values only ever land in files their owner alone can read."""
+    ordered = sorted(
+        objects,
+        key=lambda o: (
+            o["apiVersion"],
+            o["kind"],
+            o["metadata"].get("namespace") or "",
+            o["metadata"]["name"],
+        ),
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    with os.fdopen(fd, "wb") as out:
+        out.write(dump_documents(ordered))
+    return path.name

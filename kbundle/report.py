@@ -8,6 +8,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from kbundle.apply.outcome import ACTIONS, ImportReport
+from kbundle.bundle.signing import Signature
 from kbundle.model import FileEntry, Manifest
 
 
@@ -39,6 +40,30 @@ def verified_summary(name: str, manifest: Manifest) -> str:
     )
 
 
+def signature_line(signature: Signature | None, *, trusted: bool) -> str:
+    """What verify can say about who signed: a key id is only a claim until checked."""
+    if signature is None:
+        return "signature: none"
+    if trusted:
+        return f"signature: valid, by trusted key {signature.key_id}"
+    return (
+        f"signature: present, by key {signature.key_id} (not checked: "
+        "give --require-signature PUBKEY)"
+    )
+
+
+def secrets_line(manifest: Manifest) -> str:
+    secrets = manifest.secrets
+    if secrets is None:
+        return "secrets: not recorded (bundle format before 1.1)"
+    how = {
+        "included": "included in plaintext",
+        "excluded": "excluded at export",
+        "encrypted": "encrypted with a passphrase",
+    }[secrets.mode]
+    return f"secrets: {how}, {secrets.objects} Secret objects"
+
+
 def manifest_header(manifest: Manifest) -> list[str]:
     selection = manifest.selection
     scope = (
@@ -58,6 +83,7 @@ def manifest_header(manifest: Manifest) -> list[str]:
         f"kbundle format {manifest.format_version}, made by kbundle "
         f"{manifest.tool_version} at {manifest.created_at}",
         source,
+        secrets_line(manifest),
     ]
 
 

@@ -3,7 +3,9 @@
 ``verify_bundle`` extracts a bundle into a private folder and checks it completely before
 anyone looks at an object: version, schema, checksums, the manifest against the members,
 and the shape of every document. Each failure is one line naming the culprit. The result,
-``VerifiedBundle``, is what import takes; it never takes a path.
+``VerifiedBundle``, is what import takes; it never takes a path. A signature, if present,
+is checked to be well-formed and made for this manifest; whether its key is trusted is the
+caller's question (``kbundle.trust``).
 """
 
 from __future__ import annotations
@@ -21,15 +23,19 @@ from typing import Any, BinaryIO
 import jsonschema
 import yaml
 
-from kbundle.bundle.layout import CHECKSUMS, MANIFEST, is_object_file, object_file
+from kbundle.bundle.layout import CHECKSUMS, MANIFEST, SIGNATURE, is_object_file, object_file
 from kbundle.bundle.reader import DEFAULT_LIMITS, Limits, Member, extract_bundle, manifest_document
+from kbundle.bundle.secret_encryption import is_sealed
+from kbundle.bundle.signing import Signature, parse_signature
 from kbundle.bundle.yaml_codec import describe_error, load_documents
 from kbundle.errors import BundleFormatError, IntegrityError
 from kbundle.model import (
     FORMAT_VERSION,
+    SECRETS_ENCRYPTED,
     FileEntry,
     LevelInfo,
     Manifest,
+    SecretsInfo,
     group_kind,
     group_of,
     version_of,
@@ -48,6 +54,16 @@ _SUPPORTED_MAJOR, _SUPPORTED_MINOR = (int(n) for n in FORMAT_VERSION.split(".")[
 _MAX_REASON = 200
 KEEP_PARSED_BYTES = 64 * 1024 * 1024  # object YAML kept parsed after verification, at most
 _MAX_SHOWN = 120
+_MAX_NAME = 253
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+# JSON Schema counts 6.0 as an integer; kbundle uses these values as ints (paths, counts).
+STRICT_VALIDATOR = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
 
 __all__ = [
     "Limits",
@@ -70,11 +86,29 @@ class VerifiedBundle:
     _parsed: dict[str, list[dict[str, Any]]] = dataclass_field(
         default_factory=dict, compare=False, repr=False
     )
+    signature: Signature | None = None  # well-formed and for this manifest; key not checked
+    # Files whose objects were rewritten after verification (Secrets opened with the
+    # passphrase); they are never read from the private folder again.
+    replaced: dict[str, list[dict[str, Any]]] = dataclass_field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    @property
+    def manifest_bytes(self) -> bytes:
+        """The manifest exactly as verified: what a signature signs."""
+        data = _member_path(self.root, MANIFEST).read_bytes()
+        if self.signature is not None and (
+            hashlib.sha256(data).hexdigest() != self.signature.manifest_sha256
+        ):
+            raise IntegrityError(f"{MANIFEST} changed after verification")
+        return data
 
     def documents(self, entry: FileEntry) -> list[dict[str, Any]]:
         """The objects of one file, read from the verified copy (digest checked again)."""
         if entry not in self.entries:
             raise ValueError(f"{entry.path} is not an entry of this bundle")
+        if entry.path in self.replaced:
+            return self.replaced[entry.path]
         parsed = self._parsed.pop(entry.path, None)
         if parsed is not None:
             return parsed
@@ -97,16 +131,62 @@ def verify_bundle(
     raw = manifest_document(_read_member(members, MANIFEST))
     manifest = parse_manifest(raw)
     _check_position(names, CHECKSUMS, 1)
+    signature = _signature(names, members)
     _check_checksums(members)
     _check_files_against_members(manifest, raw, members)
     entries = tuple(sorted(manifest.files, key=lambda entry: (entry.level, entry.path)))
     keep = sum(entry.size for entry in entries) <= KEEP_PARSED_BYTES
     parsed: dict[str, list[dict[str, Any]]] = {}
+    secrets = 0
     for entry in entries:
         documents = _check_documents(entry, members[entry.path])
+        if (entry.api_version, entry.kind) == ("v1", "Secret"):
+            _check_secrets(entry, documents, manifest.secrets)
+            secrets += len(documents)
         if keep:
             parsed[entry.path] = documents
-    return VerifiedBundle(manifest=manifest, root=workdir, entries=entries, _parsed=parsed)
+    if manifest.secrets is not None and manifest.secrets.objects != secrets:
+        raise BundleFormatError(
+            f"{MANIFEST}: secrets.objects is {manifest.secrets.objects}, "
+            f"the bundle holds {secrets} Secrets"
+        )
+    return VerifiedBundle(
+        manifest=manifest, root=workdir, entries=entries, _parsed=parsed, signature=signature
+    )
+
+
+def _signature(names: Sequence[str], members: dict[str, Member]) -> Signature | None:
+    """The optional third member: well-formed and made for this very manifest."""
+    if SIGNATURE not in members:
+        return None
+    _check_position(names, SIGNATURE, 2)
+    signature = parse_signature(_read_member(members, SIGNATURE), SIGNATURE)
+    if signature.manifest_sha256 != members[MANIFEST].sha256:
+        raise IntegrityError(
+            f"{SIGNATURE}: signs another manifest",
+            hint="the manifest was modified after signing, or the signature was copied "
+            "from another bundle",
+        )
+    return signature
+
+
+def _check_secrets(
+    entry: FileEntry, documents: list[dict[str, Any]], secrets: SecretsInfo | None
+) -> None:
+    """Sealed Secrets exactly when the manifest says so: a reader that missed the
+    encryption would otherwise apply Secrets without their data."""
+    encrypted = secrets is not None and secrets.mode == SECRETS_ENCRYPTED
+    for number, document in enumerate(documents, start=1):
+        if is_sealed(document) != encrypted:
+            state = "not encrypted" if encrypted else "encrypted"
+            said = secrets.mode if secrets is not None else "nothing"
+            raise BundleFormatError(
+                f"{entry.path}: document {number} is {state}, but {MANIFEST} says secrets {said}"
+            )
+        if encrypted and ("data" in document or "stringData" in document):
+            raise BundleFormatError(
+                f"{entry.path}: document {number} has plaintext data next to its encrypted data"
+            )
 
 
 # -- step 2: the manifest --------------------------------------------------------------------
@@ -163,7 +243,7 @@ def _tolerant(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _validate(data: dict[str, Any], schema: dict[str, Any]) -> None:
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = STRICT_VALIDATOR(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         reason = " ".join(error.message.split())
@@ -181,7 +261,7 @@ def _validate(data: dict[str, Any], schema: dict[str, Any]) -> None:
 def _check_checksums(members: dict[str, Member]) -> None:
     listed = _parse_checksums(_read_member(members, CHECKSUMS))
     for name in members:
-        if name != CHECKSUMS and name not in listed:
+        if name not in (CHECKSUMS, SIGNATURE) and name not in listed:
             raise IntegrityError(f"member {name} is not listed in {CHECKSUMS}")
     for path in listed:
         if path not in members:
@@ -213,7 +293,7 @@ def _parse_checksums(data: bytes) -> dict[str, str]:
                 f"{CHECKSUMS} line {number} is malformed (expected '<64 hex digits>  <path>')"
             )
         digest, path = match.groups()
-        if path == CHECKSUMS or path in listed:
+        if path in (CHECKSUMS, SIGNATURE) or path in listed:
             raise BundleFormatError(
                 f"{CHECKSUMS} line {number}: {_shown(path)} cannot be listed here"
             )
@@ -231,7 +311,7 @@ def _check_files_against_members(
     if len(by_path) != len(manifest.files):
         raise BundleFormatError(f"{MANIFEST}: an object file is listed more than once")
     for name in members:
-        if name not in (MANIFEST, CHECKSUMS) and not is_object_file(name):
+        if name not in (MANIFEST, CHECKSUMS, SIGNATURE) and not is_object_file(name):
             raise BundleFormatError(f"member {name} is not part of a kbundle (unexpected name)")
         if is_object_file(name) and name not in by_path:
             raise BundleFormatError(f"member {name} is not listed in the {MANIFEST} files")
@@ -328,6 +408,10 @@ def _document_problem(document: dict[str, Any], entry: FileEntry) -> str | None:
         problem = "kind is missing or not a string"
     elif not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
         problem = "metadata.name is missing or not a string"
+    elif (name_problem := _name_problem(metadata["name"], document["kind"])) is not None:
+        problem = f"metadata.name {_shown(metadata['name'])} {name_problem}"
+    elif namespace not in (None, "") and not _is_dns_label(namespace):
+        problem = f"metadata.namespace {_shown(namespace)} is not a valid namespace name"
     elif (document["apiVersion"], document["kind"]) != (entry.api_version, entry.kind):
         problem = (
             f"is {_shown(document['apiVersion'])} {_shown(document['kind'])}, "
@@ -340,6 +424,27 @@ def _document_problem(document: dict[str, Any], entry: FileEntry) -> str | None:
     elif _shares_nodes(document):
         problem = "uses YAML anchors or aliases, which kbundle never writes"
     return problem
+
+
+def _name_problem(name: str, kind: str) -> str | None:
+    """Why no API server would accept ``name``: the rules every kind shares (a name is a
+    URL path segment), plus the DNS label namespaces need."""
+    if kind == "Namespace" and not _is_dns_label(name):
+        return "is not a valid namespace name"
+    problem = None
+    if not name:
+        problem = "is empty"
+    elif len(name) > _MAX_NAME:
+        problem = f"is longer than {_MAX_NAME} characters"
+    elif name in (".", "..") or "/" in name or "%" in name:
+        problem = "cannot be a path segment (., .., / or %)"
+    elif not name.isprintable():
+        problem = "holds control characters"
+    return problem
+
+
+def _is_dns_label(value: Any) -> bool:
+    return isinstance(value, str) and _DNS_LABEL.fullmatch(value) is not None
 
 
 def _shares_nodes(document: Any) -> bool:

@@ -16,7 +16,7 @@ import shutil
 import tarfile
 import tempfile
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -24,11 +24,19 @@ from typing import IO, Any, BinaryIO
 
 import zstandard
 
-from kbundle.bundle.layout import CHECKSUMS, MANIFEST, is_object_file, member_order, object_file
+from kbundle.bundle.layout import (
+    CHECKSUMS,
+    MANIFEST,
+    SIGNATURE,
+    is_object_file,
+    member_order,
+    object_file,
+)
 from kbundle.bundle.yaml_codec import dump_document, dump_documents
 from kbundle.model import FileEntry, Manifest, group_of, version_of
 
 DEFAULT_COMPRESSION_LEVEL = 10
+Signer = Callable[[bytes], bytes]  # manifest bytes -> signature.yaml content
 _COPY_CHUNK = 1 << 20
 
 
@@ -135,17 +143,25 @@ class BundleWriter:
         self._spooled[path] = spooled
         return entry
 
-    def finish(self, manifest: Manifest) -> None:
-        """Write the bundle; for a path, it appears complete or not at all."""
+    def finish(self, manifest: Manifest, *, signer: Signer | None = None) -> None:
+        """Write the bundle; for a path, it appears complete or not at all.
+
+        ``signer`` turns the manifest's bytes into a ``signature.yaml`` member.
+        """
         self._check_open()
         try:
             self._check_manifest(manifest)
             manifest_bytes = manifest_yaml(manifest)
-            if isinstance(self._target, Path):
-                self._write_atomically(self._target, manifest_bytes)
-            else:
-                self._write_stream(self._target, manifest_bytes)
-                self._target.flush()
+            digests = {MANIFEST: hashlib.sha256(manifest_bytes).hexdigest()}
+            digests.update({path: entry.sha256 for path, entry in self._entries.items()})
+            members: dict[str, bytes | Path] = {
+                MANIFEST: manifest_bytes,
+                CHECKSUMS: checksums_text(digests),
+            }
+            if signer is not None:
+                members[SIGNATURE] = signer(manifest_bytes)
+            members.update(self._spooled)
+            write_members(self._target, members, mtime=self._mtime, level=self._level)
         finally:
             self.abort()
 
@@ -166,45 +182,63 @@ class BundleWriter:
             if listed.get(path) != self._entries.get(path):
                 raise ValueError(f"the manifest entry for {path} differs from the file added")
 
-    def _write_atomically(self, target: Path, manifest_bytes: bytes) -> None:
-        fd, partial_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
-        )
-        partial = Path(partial_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                self._write_stream(out, manifest_bytes)
-                out.flush()
-                os.fsync(out.fileno())
-            partial.replace(target)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        _fsync_directory(target.parent)
 
-    def _write_stream(self, out: IO[bytes], manifest_bytes: bytes) -> None:
-        digests = {MANIFEST: hashlib.sha256(manifest_bytes).hexdigest()}
-        digests.update({path: entry.sha256 for path, entry in self._entries.items()})
-        inline = {MANIFEST: manifest_bytes, CHECKSUMS: checksums_text(digests)}
-        compressor = zstandard.ZstdCompressor(level=self._level, write_checksum=True)
-        with (
-            compressor.stream_writer(out, closefd=False) as compressed,
-            tarfile.open(fileobj=compressed, mode="w|", format=tarfile.PAX_FORMAT) as tar,
-        ):
-            for name in member_order([*inline, *self._entries]):
-                with self._member_content(name, inline) as (size, content):
-                    tar.addfile(_tar_info(name, size, self._mtime), content)
+def write_members(
+    target: Path | BinaryIO,
+    members: dict[str, bytes | Path],
+    *,
+    mtime: int,
+    level: int = DEFAULT_COMPRESSION_LEVEL,
+) -> None:
+    """Write ``members`` (content, or a file holding it) in canonical order as one bundle.
 
-    @contextlib.contextmanager
-    def _member_content(
-        self, name: str, inline: dict[str, bytes]
-    ) -> Iterator[tuple[int, IO[bytes]]]:
-        if name in inline:
-            data = inline[name]
-            yield len(data), io.BytesIO(data)
-            return
-        with self._spooled[name].open("rb") as spooled:
-            yield self._entries[name].size, spooled
+    A path target is replaced atomically; a stream is flushed. Also used to add a signature
+    to a finished bundle, which must keep every other member byte for byte.
+    """
+    if isinstance(target, Path):
+        _write_atomically(target, members, mtime, level)
+    else:
+        _write_stream(target, members, mtime, level)
+        target.flush()
+
+
+def _write_atomically(
+    target: Path, members: dict[str, bytes | Path], mtime: int, level: int
+) -> None:
+    fd, partial_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+    )
+    partial = Path(partial_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _write_stream(out, members, mtime, level)
+            out.flush()
+            os.fsync(out.fileno())
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    _fsync_directory(target.parent)
+
+
+def _write_stream(out: IO[bytes], members: dict[str, bytes | Path], mtime: int, level: int) -> None:
+    compressor = zstandard.ZstdCompressor(level=level, write_checksum=True)
+    with (
+        compressor.stream_writer(out, closefd=False) as compressed,
+        tarfile.open(fileobj=compressed, mode="w|", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for name in member_order(list(members)):
+            with _content(members[name]) as (size, content):
+                tar.addfile(_tar_info(name, size, mtime), content)
+
+
+@contextlib.contextmanager
+def _content(source: bytes | Path) -> Iterator[tuple[int, IO[bytes]]]:
+    if isinstance(source, bytes):
+        yield len(source), io.BytesIO(source)
+        return
+    with source.open("rb") as spooled:
+        yield os.fstat(spooled.fileno()).st_size, spooled
 
 
 def _check_objects(

@@ -8,7 +8,9 @@ load as strings, as the Kubernetes API would read them).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import re
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import yaml
@@ -24,6 +26,15 @@ _TOP_LEVEL_ORDER = ("apiVersion", "kind", "metadata", "spec", "data", "stringDat
 _METADATA_ORDER = ("name", "namespace", "labels", "annotations", "ownerReferences")
 
 _STR_TAG = "tag:yaml.org,2002:str"
+
+# No Kubernetes object comes near these; the API server takes at most 3 MiB per request.
+# libyaml's composer recurses once per nesting level and crashes the interpreter (a segfault,
+# not an exception) somewhere past 20,000 levels, so depth is checked before composing.
+MAX_DEPTH = 1000
+MAX_DOCUMENT_SIZE = 8 << 20
+_DOCUMENT_START = re.compile(rb"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+_OPENERS = (b"[", b"{")
+_EMPTY_FLOWS = (b"[]", b"{}")
 
 
 def _represent_str(dumper: Any, data: str) -> yaml.ScalarNode:
@@ -49,12 +60,55 @@ def _make_dumper() -> type[Any]:
     return dumper
 
 
+def _refuse_not_json(_loader: Any, node: yaml.Node) -> None:
+    """Safe loaders still build bytes (``!!binary``), sets and ordered pairs: not JSON, so
+    not something the API server would receive as written."""
+    raise yaml.constructor.ConstructorError(
+        None, None, f"{node.tag.rsplit(':', 1)[-1]} values are not JSON", node.start_mark
+    )
+
+
+def _construct_finite_float(loader: Any, node: yaml.ScalarNode) -> float:
+    value: float = yaml.constructor.SafeConstructor.construct_yaml_float(loader, node)
+    if not math.isfinite(value):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value} is not a JSON number", node.start_mark
+        )
+    return value
+
+
+def _construct_string_keyed_map(loader: Any, node: yaml.MappingNode) -> Iterator[dict[str, Any]]:
+    """A mapping whose keys are all strings, each once, as in JSON: ``80:`` or ``on:`` would
+    be an int or a bool key, which JSON would silently turn into another string, and tools
+    disagree on which of two equal keys wins. (Also faster than the generic constructor.)"""
+    data: dict[str, Any] = {}
+    yield data
+    for key, value in node.value:
+        if key.tag != _STR_TAG:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"mapping key {key.value!r} is not a string (quote it; YAML 1.1 reads "
+                "numbers and yes/no/on/off unquoted as other types)",
+                key.start_mark,
+            )
+        if key.value in data:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"mapping key {key.value!r} appears twice", key.start_mark
+            )
+        data[key.value] = loader.construct_object(value, deep=False)
+
+
 def _make_loader() -> type[Any]:
     loader: type[Any] = type("KbundleLoader", (_BASE_LOADER,), {})
     # YAML 1.1 resolves a bare "=" to the "value" tag, which safe loaders cannot construct.
     loader.add_constructor("tag:yaml.org,2002:value", _construct_as_str)
     # Kubernetes reads unquoted timestamps as strings; datetime objects would not be JSON.
     loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_as_str)
+    for tag in ("binary", "set", "omap", "pairs"):
+        loader.add_constructor(f"tag:yaml.org,2002:{tag}", _refuse_not_json)
+    loader.add_constructor("tag:yaml.org,2002:float", _construct_finite_float)
+    loader.add_constructor("tag:yaml.org,2002:map", _construct_string_keyed_map)
     return loader
 
 
@@ -110,12 +164,52 @@ def dump_document(data: Any) -> bytes:
     return _dump([data])
 
 
+def check_document_sizes(data: bytes, limit: int = MAX_DOCUMENT_SIZE) -> None:
+    """Refuse a document larger than ``limit`` before parsing it (libyaml holds it whole).
+
+    Column-0 ``---`` always starts a document in valid YAML, so the gaps between them bound
+    every document's size from above.
+    """
+    start, number = 0, 0
+    for match in [*_DOCUMENT_START.finditer(data), None]:
+        end = len(data) if match is None else match.start()
+        if end > start or match is None:
+            number += 1
+        if end - start > limit:
+            raise ValueError(f"document {number} is larger than {limit >> 20} MiB")
+        start = end
+
+
+def check_nesting(data: bytes, limit: int = MAX_DEPTH) -> None:
+    """Refuse collections nested deeper than ``limit`` without composing them.
+
+    A cheap upper bound (open flow brackets, plus the longest run of indentation and block
+    indicators that starts a line) settles almost every file; only when it exceeds the limit
+    are parser events counted, which never recurses.
+    """
+    flows = sum(data.count(c) for c in _OPENERS) - sum(data.count(e) for e in _EMPTY_FLOWS)
+    prefix = re.search(rb"^[ ?:\-]{%d}" % (limit // 2), data, re.MULTILINE)
+    if flows < limit // 2 and prefix is None:
+        return
+    depth = 0
+    for event in yaml.parse(data, Loader=_BASE_LOADER):
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            depth += 1
+            if depth > limit:
+                raise ValueError(f"collections nested deeper than {limit} levels")
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            depth -= 1
+
+
 def load_documents(data: bytes) -> list[dict[str, Any]]:
     """Every non-empty document, each of which must be a mapping.
 
     Raises ``yaml.YAMLError`` for invalid YAML and ``ValueError`` for a non-mapping document
-    (documents are numbered from 1, empty ones not counted).
+    (documents are numbered from 1, empty ones not counted), a document over
+    ``MAX_DOCUMENT_SIZE`` or nesting deeper than ``MAX_DEPTH``.
     """
+    check_document_sizes(data)
+    check_nesting(data)
     documents: list[dict[str, Any]] = []
     for document in yaml.load_all(data, Loader=Loader):
         if document is None:

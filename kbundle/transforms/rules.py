@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -412,7 +411,8 @@ def load_rules(path: Path) -> RulesTransform:
     """
     source = str(path)
     document = _read_document(path, source)
-    problems = (_first_by_rule(_json_value_problems(document)), _schema_problems(document))
+    # The loader already refused what JSON cannot hold (non-string keys, binary, .nan...).
+    problems = (_schema_problems(document),)
     _refuse_problems(source, document, problems, -1)
     rules: list[Rule] = []
     for index, raw in enumerate(document["rules"]):
@@ -450,40 +450,6 @@ def _read_document(path: Path, source: str) -> Any:
         found = "no document" if not documents else f"{len(documents)} documents"
         raise _refused(source, f"holds {found}; a rules file is one YAML document")
     return documents[0]
-
-
-def _json_value_problems(document: Any) -> Iterator[Problem]:
-    """YAML can say more than JSON (integer keys, binary, sets, .nan); rules are applied to
-    JSON objects, so each value must be one a Kubernetes object could hold."""
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
-    while stack:  # iterative, in document order: the nesting depth is the author's to choose
-        node, at = stack.pop()
-        if isinstance(node, dict):
-            for key in node:
-                if not isinstance(key, str):
-                    yield at, _key_problem(key)
-            stack.extend((node[key], (*at, key)) for key in reversed(list(node)))
-        elif isinstance(node, list):
-            stack.extend((node[i], (*at, i)) for i in reversed(range(len(node))))
-        elif isinstance(node, float) and not math.isfinite(node):
-            yield at, f"{node} is not a JSON number"
-        elif node is not None and not isinstance(node, str | int | float):
-            yield at, f"a {type(node).__name__} value is not allowed (JSON values only)"
-
-
-def _first_by_rule(problems: Iterable[Problem]) -> dict[int, Problem]:
-    """The first problem of each rule (-1: outside the rules)."""
-    first: dict[int, Problem] = {}
-    for location, reason in problems:
-        first.setdefault(_rule_index(location), (location, reason))
-    return first
-
-
-def _key_problem(key: Any) -> str:
-    problem = f"key {key!r} is not a string: quote it"
-    if isinstance(key, bool):  # the classic: a key `on:` or `yes:` in YAML 1.1
-        problem += " (YAML reads yes, no, on and off as booleans)"
-    return problem
 
 
 def _schema_problems(document: Any) -> dict[int, Problem]:

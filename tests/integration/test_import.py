@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import subprocess
 import tarfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ from kbundle.testenv import ClusterUnderTest
 from tests.bundle_samples import write_bundle
 from tests.cli import KBUNDLE, export, on, run_kbundle
 from tests.kube import create, eventually, list_of, read, unique_name
+from tests.listener import ConnectionCounter, write_counting_kubeconfig
 from tests.oracles import Object, kubectl, open_bundle
 
 RBAC = "rbac.authorization.k8s.io/v1"
@@ -185,58 +184,10 @@ def test_second_import_changes_nothing(
 # -- bad bundles never reach the cluster -----------------------------------------------------
 
 
-class ConnectionCounter:
-    """A TCP listener standing in for an apiserver: counts every connection attempt."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.connections = 0
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def port(self) -> int:
-        return int(self.sock.getsockname()[1])
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 @pytest.fixture()
 def counting_kubeconfig(tmp_path: Path) -> Iterator[tuple[Path, ConnectionCounter]]:
     counter = ConnectionCounter()
-    path = tmp_path / "counting.kubeconfig"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": "counted",
-                "clusters": [
-                    {
-                        "name": "c",
-                        "cluster": {
-                            "server": f"https://127.0.0.1:{counter.port}",
-                            "insecure-skip-tls-verify": True,
-                        },
-                    }
-                ],
-                "users": [{"name": "u", "user": {"token": "not-a-secret"}}],
-                "contexts": [{"name": "counted", "context": {"cluster": "c", "user": "u"}}],
-            }
-        )
-    )
+    path = write_counting_kubeconfig(tmp_path / "counting.kubeconfig", counter.port)
     yield path, counter
     counter.close()
 

@@ -230,13 +230,13 @@ def test_the_partial_file_is_hidden_and_named_partial(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[str] = []
-    original = writer_module.BundleWriter._write_stream
+    original = writer_module._write_stream
 
-    def spy(self: BundleWriter, out: Any, manifest_bytes: bytes) -> None:
+    def spy(out: Any, members: Any, mtime: int, level: int) -> None:
         seen.extend(p.name for p in tmp_path.iterdir())
-        original(self, out, manifest_bytes)
+        original(out, members, mtime, level)
 
-    monkeypatch.setattr(writer_module.BundleWriter, "_write_stream", spy)
+    monkeypatch.setattr(writer_module, "_write_stream", spy)
     write_sample_bundle(tmp_path / "b.kbundle")
     [partial] = seen
     assert partial.startswith(".b.kbundle.")

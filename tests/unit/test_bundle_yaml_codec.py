@@ -71,7 +71,7 @@ _scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(),
-    st.floats(allow_nan=False),
+    st.floats(allow_nan=False, allow_infinity=False),  # JSON has neither
     st.text(),
     st.sampled_from(TRICKY_STRINGS),
 )

@@ -775,23 +775,23 @@ LOAD_ERRORS: list[tuple[str, Any, str]] = [
     (
         "integer key",
         "apiVersion: kbundle.dev/v1\nkind: TransformRules\nrules:\n- mergePatch: {data: {80: x}}\n",
-        "rule 1: mergePatch.data: key 80 is not a string: quote it",
+        "invalid YAML: mapping key '80' is not a string (quote it",
     ),
     (
         "YAML 1.1 boolean key",
         "apiVersion: kbundle.dev/v1\nkind: TransformRules\nrules:\n- mergePatch: {on: x}\n",
-        "rule 1: mergePatch: key True is not a string: quote it (YAML reads yes, no, on and off",
+        "invalid YAML: mapping key 'on' is not a string (quote it; YAML 1.1 reads",
     ),
     (
         "binary value",
         "apiVersion: kbundle.dev/v1\nkind: TransformRules\n"
         "rules:\n- mergePatch: {a: !!binary aGk=}\n",
-        "rule 1: mergePatch.a: a bytes value is not allowed (JSON values only)",
+        "invalid YAML: binary values are not JSON at line 4",
     ),
     (
         "binary where the schema wants a constant",
         "apiVersion: kbundle.dev/v1\nkind: TransformRules\nrules:\n- drop: !!binary aGk=\n",
-        "rule 1: drop: a bytes value is not allowed (JSON values only)",
+        "invalid YAML: binary values are not JSON at line 4",
     ),
     (
         "the first bad rule is reported",
