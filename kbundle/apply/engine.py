@@ -4,18 +4,25 @@ Every write is a server-side apply by the field manager ``kbundle``, so running 
 import twice changes nothing. Objects already as the bundle wants them are not even sent
 (see ``compare.py``). Transient failures are retried; when the destination stops answering
 for longer than the retry timeout, the import stops early and says so; re-running the same
-command finishes the job.
+command finishes the job. An interrupt (Ctrl-C) ends the run at once: queued objects are
+dropped, retries end, and requests still in flight are abandoned (each may or may not land);
+re-running the same command finishes the job.
+
+A user whose rights cover only some namespaces can import: what kbundle cannot read to check
+(namespaces, CRDs) is not checked, and each object the user may not write is reported as
+forbidden on its own.
 """
 
 from __future__ import annotations
 
 import functools
+import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from kbundle.apply.compare import satisfied_by
 from kbundle.apply.outcome import Action, Outcome
@@ -31,7 +38,12 @@ IMMUTABLE_MARKERS = (
     "may not change fields",
     "may not be changed",
 )
+# Answers that mean "nobody is really there": a proxy or load balancer without a backend, or
+# an apiserver that gave up waiting for etcd (504 after its --request-timeout). Like no answer
+# at all, they count towards the shared outage that stops the import after the retry timeout.
+NOT_ANSWERING_STATUSES = frozenset({502, 503, 504})
 T = TypeVar("T")
+A = TypeVar("A")
 
 
 @dataclass(frozen=True)
@@ -56,18 +68,30 @@ class DestinationGone(Exception):
     """The destination stayed unreachable longer than the retry timeout."""
 
 
+class _Interrupted(Exception):
+    """The run is being interrupted: a worker stops before its next request."""
+
+
+def not_answering(error: Exception) -> bool:
+    """No answer, or an answer that only says no server is behind it (see above)."""
+    if isinstance(error, Unreachable):
+        return True
+    return isinstance(error, ApiError) and error.status in NOT_ANSWERING_STATUSES
+
+
 class _Reachability:
     """Shared across workers: one outage costs one retry timeout, not one per object."""
 
-    def __init__(self, patience: float) -> None:
+    def __init__(self, patience: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.patience = patience
+        self._clock = clock
         self._down_since: float | None = None
         self.gave_up: str | None = None
         self._lock = threading.Lock()
 
     def failed(self, error: Exception) -> None:
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             if self._down_since is None:
                 self._down_since = now
             elif now - self._down_since >= self.patience and self.gave_up is None:
@@ -79,6 +103,53 @@ class _Reachability:
     def answered(self) -> None:
         with self._lock:
             self._down_since = None
+
+
+class _Workers:
+    """A fixed set of daemon threads for one import run.
+
+    Unlike ThreadPoolExecutor's, these threads never hold the process at exit: after Ctrl-C
+    the import ends at once even while requests hang (an apiserver waiting for a dead etcd
+    holds them up to a minute). An abandoned request may or may not land; re-running the
+    same command (server-side apply) makes that no matter.
+    """
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._tasks: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        for number in range(count):
+            threading.Thread(target=self._work, name=f"kbundle-apply-{number}", daemon=True).start()
+
+    def _work(self) -> None:
+        while (task := self._tasks.get()) is not None:
+            future, call = task
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as error:
+                future.set_exception(error)
+
+    def map(self, function: Callable[[A], T], items: Iterable[A]) -> list[T]:
+        """``function`` over ``items`` concurrently, results in order. When the wait is
+        interrupted (Ctrl-C), the items no worker has started yet are dropped."""
+        futures: list[Future[T]] = []
+        for item in items:
+            future: Future[T] = Future()
+            self._tasks.put((future, functools.partial(function, item)))
+            futures.append(future)
+        try:
+            return [future.result() for future in futures]
+        finally:
+            for future in futures:
+                future.cancel()  # only those still queued
+
+    def close(self) -> None:
+        """Let every thread end once it is done with its current task (never waits)."""
+        for _ in range(self._count):
+            self._tasks.put(None)
 
 
 @dataclass
@@ -106,6 +177,7 @@ class Importer:
         self._namespace_exists: dict[str, bool] = {}
         self._bundle_custom_kinds: set[tuple[str, str]] = set()  # (group, kind) of its CRDs
         self._reachability = _Reachability(options.retry_timeout)
+        self._stopping = threading.Event()  # set on an interrupt: no more requests, no retries
         self._lock = threading.Lock()
         self._done = 0
         self._total = 0
@@ -124,22 +196,31 @@ class Importer:
             for o in level.objects
             if o.get("kind") == "CustomResourceDefinition" and isinstance(o.get("spec"), dict)
         }
-        with ThreadPoolExecutor(max_workers=max(1, self.options.parallel)) as pool:
+        workers = _Workers(max(1, self.options.parallel))
+        try:
             for level in levels:
-                self._run_level(level, pool)
+                self._run_level(level, workers)
+        except BaseException:
+            # Ctrl-C (KeyboardInterrupt) or an error in this thread: the level's queued
+            # objects are dropped already (_Workers.map); end the running workers' retries
+            # too, which would otherwise go on for up to the retry timeout.
+            self._stopping.set()
+            raise
+        finally:
+            workers.close()
         return self.outcomes
 
-    def _run_level(self, level: LevelObjects, pool: ThreadPoolExecutor) -> None:
+    def _run_level(self, level: LevelObjects, workers: _Workers) -> None:
         if self.gave_up:
             self._not_attempted(level)
             return
         try:
             self._ensure_namespaces(level)
-            self._load_live(level.objects, pool)
+            self._load_live(level.objects, workers)
         except DestinationGone:
             self._not_attempted(level)
             return
-        results = list(pool.map(functools.partial(self._apply_one, level.number), level.objects))
+        results = workers.map(functools.partial(self._apply_one, level.number), level.objects)
         with self._lock:
             self.outcomes += results
         self._after_level(level)
@@ -297,19 +378,32 @@ class Importer:
         return self._retrying(lambda: self.cluster.apply(resource, obj, field_manager=manager))
 
     def _retrying(self, action: Callable[[], T]) -> T:
+        def attempt() -> T:
+            if self._stopping.is_set():
+                raise _Interrupted
+            return action()
+
         def transient(error: Exception) -> bool:
-            if isinstance(error, Unreachable):
+            if not_answering(error):
                 self._reachability.failed(error)
+            else:  # any other answer, even a refusal, shows the destination is there
+                self._reachability.answered()
             return self.gave_up is None and _transient_on_import(error)
+
+        def pause(seconds: float) -> None:
+            self._stopping.wait(seconds)  # an interrupt ends the backoff at once
 
         if self.gave_up:
             raise DestinationGone
         try:
             result = with_retries(
-                action, deadline_seconds=self.options.retry_timeout, transient=transient
+                attempt,
+                deadline_seconds=self.options.retry_timeout,
+                transient=transient,
+                sleep=pause,
             )
-        except Unreachable:
-            if self.gave_up:
+        except (ApiError, Unreachable) as error:
+            if self.gave_up and not_answering(error):
                 raise DestinationGone from None
             raise
         self._reachability.answered()
@@ -324,7 +418,7 @@ class Importer:
             self.cluster.discovery(refresh=True)  # a CRD may have just been established
             return self.cluster.resource_for(obj)
 
-    def _load_live(self, objects: Sequence[Object], pool: ThreadPoolExecutor) -> None:
+    def _load_live(self, objects: Sequence[Object], workers: _Workers) -> None:
         """One list per kind and namespace instead of one read per object, concurrently."""
         wanted: dict[tuple[str, str], tuple[ApiResource, set[str]]] = {}
         for obj in objects:
@@ -347,7 +441,7 @@ class Importer:
             except (ApiError, Unreachable):
                 return key, None
 
-        for key, items in pool.map(listed, list(wanted)):
+        for key, items in workers.map(listed, list(wanted)):
             if items is None:
                 self._live_unknown.add(key)
                 continue
@@ -392,9 +486,21 @@ class Importer:
             return
         resource = self.cluster.discovery().preferred_for("", "Namespace")
         assert resource is not None
+        created = []
         for name in needed:
-            live = self._retrying(functools.partial(self.cluster.get, resource, name))
-            if live is None:
+            self._namespaces_ready.add(name)
+            try:
+                live = self._retrying(functools.partial(self.cluster.get, resource, name))
+            except ApiError as error:
+                if error.status != 403:
+                    raise
+                # A user with rights in some namespaces only may not read the others: cannot
+                # check, carry on. Each object's own write says whether it is forbidden.
+                continue
+            if live is not None:
+                continue
+            ref = ObjectRef("", "Namespace", "", name)
+            try:
                 self._retrying(
                     functools.partial(
                         self.cluster.apply,
@@ -403,26 +509,31 @@ class Importer:
                         field_manager=self.options.field_manager,
                     )
                 )
-                self.outcomes.append(
-                    Outcome(
-                        level.number,
-                        ObjectRef("", "Namespace", "", name),
-                        "v1",
-                        Action.CREATE,
-                        "created for objects of the bundle",
-                    )
+            except ApiError as error:  # e.g. 403: this user may not create namespaces
+                refused = _describe(error)
+                self.outcomes.append(Outcome(level.number, ref, "v1", Action.FAIL, refused))
+                self._namespaces_unusable[name] = (
+                    f"namespace {name} does not exist and could not be created: {refused}"
                 )
-            self._namespaces_ready.add(name)
-        for name in wait_for_namespaces(self.cluster, needed, self.options.wait_timeout):
+                continue
+            self.outcomes.append(
+                Outcome(level.number, ref, "v1", Action.CREATE, "created for objects of the bundle")
+            )
+            created.append(name)
+        for name in wait_for_namespaces(self.cluster, created, self.options.wait_timeout):
             self._namespaces_unusable[name] = f"namespace {name} is not Active (Terminating?)"
 
     def _after_level(self, level: LevelObjects) -> None:
+        """Wait for the CRDs and namespaces this level wrote (not those that failed: a
+        forbidden or invalid one will not become ready, waiting would only cost time)."""
         if self.options.dry_run:
             return
+        failed = {
+            o.ref for o in self.outcomes if o.level == level.number and o.action is Action.FAIL
+        }
+        written = [o for o in level.objects if ObjectRef.of(o) not in failed]
         crds = [
-            o["metadata"]["name"]
-            for o in level.objects
-            if o.get("kind") == "CustomResourceDefinition"
+            o["metadata"]["name"] for o in written if o.get("kind") == "CustomResourceDefinition"
         ]
         if crds:
             for name in wait_for_crds(self.cluster, crds, self.options.wait_timeout):
@@ -430,12 +541,16 @@ class Importer:
                     ObjectRef("apiextensions.k8s.io", "CustomResourceDefinition", "", name),
                     f"not Established within {self.options.wait_timeout:.0f}s",
                 )
-        namespaces = [
+        self._namespaces_ready.update(
             o["metadata"]["name"]
             for o in level.objects
-            if o.get("kind") == "Namespace" and (o.get("apiVersion") == "v1")
+            if o.get("kind") == "Namespace" and o.get("apiVersion") == "v1"
+        )
+        namespaces = [
+            o["metadata"]["name"]
+            for o in written
+            if o.get("kind") == "Namespace" and o.get("apiVersion") == "v1"
         ]
-        self._namespaces_ready.update(namespaces)
         for name in wait_for_namespaces(self.cluster, namespaces, self.options.wait_timeout):
             self._mark_failed(ObjectRef("", "Namespace", "", name), "not Active (Terminating?)")
             self._namespaces_unusable[name] = f"namespace {name} is not Active (Terminating?)"
@@ -464,7 +579,8 @@ class Importer:
                 if not missing:
                     self._write(resource, intended, None)
             except (ApiError, Unreachable, KindNotServed, DestinationGone) as error:
-                self._mark_failed(ref, f"ownerReferences not restored: {_describe(error)}")
+                why = f"not attempted: {self.gave_up}" if self.gave_up else _describe(error)
+                self._mark_failed(ref, f"ownerReferences not restored: {why}")
         self._deferred = still_waiting
 
     def _mark_failed(self, ref: ObjectRef, message: str) -> None:
@@ -482,7 +598,12 @@ class Importer:
         if known is None:
             resource = self.cluster.discovery().preferred_for("", "Namespace")
             assert resource is not None
-            known = self._retrying(lambda: self.cluster.get(resource, namespace)) is not None
+            try:
+                known = self._retrying(lambda: self.cluster.get(resource, namespace)) is not None
+            except ApiError as error:
+                if error.status != 403:
+                    raise
+                known = True  # may not read it: cannot check, let the dry-run write answer
             with self._lock:
                 self._namespace_exists[namespace] = known
         return known

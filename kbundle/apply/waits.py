@@ -2,6 +2,9 @@
 
 Each wait polls with a short, growing interval and gives up after the caller's timeout,
 returning what is still not ready so the import can report it object by object.
+
+What the user may not read (403: e.g. rights in some namespaces only) cannot be checked and is
+not waited for: the import carries on, and each object's own write reports what is forbidden.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from kbundle.cluster import ApiResource, Cluster
+from kbundle.cluster import ApiError, ApiResource, Cluster, Object
 
 CRD_API = ("apiextensions.k8s.io", "CustomResourceDefinition")
 
@@ -25,6 +28,10 @@ def poll(ready: Callable[[], bool], timeout: float) -> bool:
             return False
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 1.6, 1.0)
+
+
+def _forbidden(error: ApiError) -> bool:
+    return error.status == 403
 
 
 def _conditions(obj: dict[str, object] | None) -> dict[str, str]:
@@ -45,7 +52,14 @@ def wait_for_crds(cluster: Cluster, names: Iterable[str], timeout: float) -> lis
 
     def all_ready() -> bool:
         for name in sorted(pending):
-            conditions = _conditions(cluster.get(resource, name))
+            try:
+                crd = cluster.get(resource, name)
+            except ApiError as error:
+                if not _forbidden(error):
+                    raise
+                pending.discard(name)  # cannot check: carry on
+                continue
+            conditions = _conditions(crd)
             if (
                 conditions.get("Established") == "True"
                 and conditions.get("NamesAccepted") == "True"
@@ -63,15 +77,31 @@ def wait_for_namespaces(cluster: Cluster, names: Iterable[str], timeout: float) 
     resource = cluster.discovery().preferred_for("", "Namespace")
     assert resource is not None
     pending = set(names)
+    may_list = True
+
+    def read_pending() -> list[Object]:
+        nonlocal may_list
+        if may_list and len(pending) > 1:  # one read is cheaper than listing every namespace
+            try:
+                return cluster.list_objects(resource)
+            except ApiError as error:
+                if not _forbidden(error):
+                    raise
+                may_list = False  # rights in some namespaces only: read them one by one
+        found = []
+        for name in sorted(pending):
+            try:
+                found.append(cluster.get(resource, name) or {})
+            except ApiError as error:
+                if not _forbidden(error):
+                    raise
+                pending.discard(name)  # cannot check: carry on
+        return found
 
     def all_active() -> bool:
         if not pending:
             return True
-        if len(pending) == 1:  # one read is cheaper than listing every namespace
-            live = [cluster.get(resource, next(iter(pending))) or {}]
-        else:
-            live = cluster.list_objects(resource)
-        for namespace in live:
+        for namespace in read_pending():
             if (namespace.get("status") or {}).get("phase") == "Active":
                 pending.discard(str((namespace.get("metadata") or {}).get("name")))
         return not pending

@@ -8,6 +8,8 @@ objects and lose unknown fields of custom resources. How bytes travel is connect
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +18,19 @@ from urllib.parse import quote, urlencode
 from kubernetes.client import ApiClient
 
 from kbundle import __version__
-from kbundle.cluster.connections import ConnectionFailed, connections_for
+from kbundle.cluster.connections import Answer, ConnectionFailed, connections_for
 from kbundle.errors import ClusterError
 
 JSON = "application/json"
 APPLY_PATCH = "application/apply-patch+yaml"
 DEFAULT_TIMEOUT = 120.0  # seconds, for connecting and for each read
+# A 429 means the apiserver turned the request away before doing anything (max-inflight, or
+# priority and fairness), so sending it again is always safe. As client-go does, each request
+# waits as told (Retry-After, capped) and tries again a few times before its caller sees the
+# 429: discovery and export have no retry policy of their own, and a throttling apiserver
+# would otherwise make them fail, or silently lose API groups.
+THROTTLED_ATTEMPTS = 5
+THROTTLED_WAIT_CAP = 5.0  # seconds
 
 
 class ApiError(ClusterError):
@@ -99,8 +108,35 @@ class Transport:
             headers["Content-Type"] = content_type
             payload = json.dumps(body, separators=(",", ":")).encode()
         headers.update(self._fixed_auth if self._fixed_auth is not None else self._auth_headers())
+        attempt = 1
+        while True:
+            answer = self._send(method, target, payload, headers, timeout)
+            wait = throttled_wait(answer.status, answer.headers, attempt)
+            if wait is None:
+                break
+            time.sleep(wait * (1 + 0.25 * random.random()))  # jitter: workers spread out
+            attempt += 1
+        if 200 <= answer.status < 300:
+            return json.loads(answer.data) if answer.data else None
+        raise _api_error(
+            method=method,
+            path=path,
+            status=answer.status,
+            reason=answer.reason,
+            data=answer.data,
+            headers=answer.headers,
+        )
+
+    def _send(
+        self,
+        method: str,
+        target: str,
+        payload: bytes | None,
+        headers: dict[str, str],
+        timeout: float,
+    ) -> Answer:
         try:
-            answer = self._connections.send(method, target, payload, headers, timeout)
+            return self._connections.send(method, target, payload, headers, timeout)
         except ConnectionFailed as error:
             where = f"{self.target.server} ({self.target.context})"
             if error.tls:
@@ -112,16 +148,25 @@ class Transport:
                 f"{where} did not answer: {_first_line(str(error))}",
                 hint="is the cluster running and reachable from here?",
             ) from error
-        if 200 <= answer.status < 300:
-            return json.loads(answer.data) if answer.data else None
-        raise _api_error(
-            method=method,
-            path=path,
-            status=answer.status,
-            reason=answer.reason,
-            data=answer.data,
-            headers=answer.headers,
-        )
+
+
+def throttled_wait(status: int, headers: Mapping[str, str], attempt: int) -> float | None:
+    """Seconds to wait before sending a request again after answer number ``attempt``, or
+    None when that answer is final (not a 429, or the last attempt)."""
+    if status != 429 or attempt >= THROTTLED_ATTEMPTS:
+        return None
+    told = _retry_after(headers)
+    return min(told if told is not None and told >= 0 else 1.0, THROTTLED_WAIT_CAP)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    raw = headers.get("Retry-After") or headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        return None
 
 
 def _query_value(value: str | int | bool) -> str:
@@ -153,13 +198,7 @@ def _api_error(
             status_reason = str(document.get("reason") or status_reason)
     except ValueError:
         message = data.decode(errors="replace").strip()[:300]
-    retry_after = None
-    raw = headers.get("Retry-After") or headers.get("retry-after")
-    if raw:
-        try:
-            retry_after = float(raw)
-        except ValueError:
-            retry_after = None
+    retry_after = _retry_after(headers)
     return ApiError(
         status,
         status_reason,

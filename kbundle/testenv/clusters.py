@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -47,7 +48,13 @@ class ClusterUnderTest(Protocol):
     @property
     def service_cidr(self) -> str | None: ...
     def stop_component(self, component: str) -> None: ...
-    def start_component(self, component: str) -> None: ...
+    def start_component(self, component: str, extra_args: Sequence[str] = ()) -> None:
+        """Start a stopped component; ``extra_args`` are added to its flags this time only."""
+        ...
+
+    def restart_component(self, component: str, extra_args: Sequence[str] = ()) -> None:
+        """Stop and start a component; ``extra_args`` as for ``start_component``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,10 @@ class ExistingCluster:
             "local clusters (unset KBUNDLE_TEST_*_KUBECONFIG)"
         )
 
-    def start_component(self, component: str) -> None:
+    def start_component(self, component: str, extra_args: Sequence[str] = ()) -> None:
+        self.stop_component(component)
+
+    def restart_component(self, component: str, extra_args: Sequence[str] = ()) -> None:
         self.stop_component(component)
 
 
@@ -97,8 +107,15 @@ class OwnedLocalCluster:
     def stop_component(self, component: str) -> None:
         self.cluster.stop_component(component)
 
-    def start_component(self, component: str) -> None:
-        self.cluster.start_component(component, tie_to_parent=self.tie_to_parent)
+    def start_component(self, component: str, extra_args: Sequence[str] = ()) -> None:
+        self.cluster.start_component(
+            component, extra_args=extra_args, tie_to_parent=self.tie_to_parent
+        )
+
+    def restart_component(self, component: str, extra_args: Sequence[str] = ()) -> None:
+        self.cluster.restart_component(
+            component, extra_args=extra_args, tie_to_parent=self.tie_to_parent
+        )
 
 
 def service_cidr(role: str) -> str:

@@ -15,7 +15,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -156,15 +156,43 @@ class LocalCluster:
         self._process(component).stop(STOP_GRACE[component])
 
     def start_component(
-        self, component: str, *, tie_to_parent: bool = False, timeout: float = 120.0
+        self,
+        component: str,
+        *,
+        extra_args: Sequence[str] = (),
+        tie_to_parent: bool = False,
+        timeout: float = 120.0,
     ) -> None:
-        """Start one component and wait for it alone to be ready."""
-        self._process(component).start(tie_to_parent=tie_to_parent)
+        """Start one component and wait for it alone to be ready.
+
+        ``extra_args`` are appended to the component's usual flags for this start only (a
+        fault test's temporary setting, e.g. ``--max-requests-inflight=1``): any later start
+        without them runs the usual command line again. A running component is left alone,
+        so asking for extra flags on one is refused (use ``restart_component``).
+        """
+        process = self._process(component)
+        if process.is_running():
+            if extra_args:
+                raise RuntimeError(
+                    f"cluster {self.name}: {component} is running; restart it to change its flags"
+                )
+        else:
+            self._launch(component, extra_args, tie_to_parent=tie_to_parent)
         _wait_until(self, component, timeout)
 
-    def restart_component(self, component: str, *, tie_to_parent: bool = False) -> None:
+    def restart_component(
+        self,
+        component: str,
+        *,
+        extra_args: Sequence[str] = (),
+        tie_to_parent: bool = False,
+        timeout: float = 120.0,
+    ) -> None:
+        """Stop and start one component; ``extra_args`` as for ``start_component``."""
         self.stop_component(component)
-        self.start_component(component, tie_to_parent=tie_to_parent)
+        self.start_component(
+            component, extra_args=extra_args, tie_to_parent=tie_to_parent, timeout=timeout
+        )
 
     def status(self) -> dict[str, str]:
         """Per component: ``ready``, ``running`` (not answering yet) or ``stopped``."""
@@ -185,6 +213,14 @@ class LocalCluster:
         if component not in self._processes:
             raise ValueError(f"unknown component {component!r}; one of {', '.join(COMPONENTS)}")
         return self._processes[component]
+
+    def _launch(
+        self, component: str, extra_args: Sequence[str] = (), *, tie_to_parent: bool
+    ) -> None:
+        """Launch ``component`` with its usual flags plus ``extra_args`` (this start only)."""
+        process = self._processes[component]
+        process.args = [*self._command(component), *extra_args]
+        process.start(tie_to_parent=tie_to_parent)
 
     def _command(self, component: str) -> list[str]:
         state, pki, root = self.state, self.pki, self.root
@@ -316,8 +352,8 @@ def start_clusters(
     clusters = list(clusters)
     for component in COMPONENTS:
         for cluster in clusters:
-            process = cluster._processes[component]
-            process.start(tie_to_parent=tie_to_parent)
+            if not cluster._processes[component].is_running():
+                cluster._launch(component, tie_to_parent=tie_to_parent)
         for cluster in clusters:
             for attempt in range(PORT_ATTEMPTS):
                 try:
@@ -326,7 +362,7 @@ def start_clusters(
                 except ProcessStartError:
                     if attempt + 1 == PORT_ATTEMPTS or not cluster._lost_port_race(component):
                         raise
-                cluster._processes[component].start(tie_to_parent=tie_to_parent)
+                cluster._launch(component, tie_to_parent=tie_to_parent)
 
 
 PORT_ATTEMPTS = 3

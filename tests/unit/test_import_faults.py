@@ -8,14 +8,30 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
 import pytest
+from kubernetes.client import ApiClient, Configuration
 
-from kbundle.apply.engine import Importer, ImportOptions, _Reachability, not_answering
+from kbundle.apply.engine import (
+    Importer,
+    ImportOptions,
+    _Reachability,
+    _Workers,
+    not_answering,
+)
 from kbundle.apply.waits import wait_for_namespaces
 from kbundle.cluster import ApiError, ApiResource, Cluster, Unreachable
-from kbundle.cluster.transport import THROTTLED_ATTEMPTS, THROTTLED_WAIT_CAP, throttled_wait
+from kbundle.cluster.transport import (
+    THROTTLED_ATTEMPTS,
+    THROTTLED_WAIT_CAP,
+    Target,
+    Transport,
+    throttled_wait,
+)
 
 
 def error(status: int) -> ApiError:
@@ -112,6 +128,35 @@ def test_an_interrupt_ends_a_workers_retries_at_once() -> None:
     assert ended and not isinstance(ended[0], Unreachable)  # stopped, not failed
 
 
+def test_workers_give_results_in_order_and_drop_the_queue_when_the_wait_ends_early() -> None:
+    workers = _Workers(2)
+    try:
+        assert workers.map(lambda n: n * n, range(20)) == [n * n for n in range(20)]
+        ran: list[int] = []
+
+        def slow(number: int) -> int:
+            if number == 1:
+                raise ValueError("stop here")  # stands for Ctrl-C in the waiting thread
+            time.sleep(0.02)
+            ran.append(number)
+            return number
+
+        with pytest.raises(ValueError, match="stop here"):
+            workers.map(slow, range(100))
+        time.sleep(0.2)
+        assert len(ran) < 10  # the queued rest was dropped, not run
+    finally:
+        workers.close()
+
+
+def test_worker_threads_never_hold_the_process_at_exit() -> None:
+    before = set(threading.enumerate())
+    workers = _Workers(3)
+    started = [t for t in threading.enumerate() if t not in before]
+    workers.close()
+    assert len(started) == 3 and all(t.daemon for t in started)
+
+
 # -- 403: what the user may not read is not waited for ---------------------------------------
 
 
@@ -145,3 +190,62 @@ def test_namespaces_the_user_may_not_read_are_not_waited_for() -> None:
     pending = wait_for_namespaces(cast(Cluster, user), ["mine", "theirs"], timeout=30)
     assert pending == []
     assert sorted(user.reads) == ["mine", "theirs"]
+
+
+# -- the transport sends a throttled request again ---------------------------------------------
+
+
+class Throttling(ThreadingHTTPServer):
+    """Answers 429 (Retry-After: 0) to the first ``refusals`` requests, then 200."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__(("127.0.0.1", 0), _ThrottlingHandler)
+        self.refusals = refusals
+        self.requests = 0
+
+
+class _ThrottlingHandler(BaseHTTPRequestHandler):
+    server: Throttling
+
+    def do_GET(self) -> None:
+        self.server.requests += 1
+        refused = self.server.requests <= self.server.refusals
+        body = b'{"message": "Too many requests"}' if refused else b'{"ok": true}'
+        self.send_response(429 if refused else 200)
+        if refused:
+            self.send_header("Retry-After", "0")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def throttling(refusals: int) -> Iterator[tuple[Transport, Throttling]]:
+    server = Throttling(refusals)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        configuration = Configuration()
+        configuration.host = f"http://127.0.0.1:{server.server_address[1]}"
+        yield Transport(ApiClient(configuration), Target("test", configuration.host)), server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_throttled_request_is_sent_again_until_the_server_takes_it() -> None:
+    with throttling(refusals=THROTTLED_ATTEMPTS - 1) as (transport, server):
+        assert transport.request("GET", "/api") == {"ok": True}
+        assert server.requests == THROTTLED_ATTEMPTS
+
+
+def test_a_request_throttled_every_time_ends_in_a_429_for_the_caller() -> None:
+    with throttling(refusals=100) as (transport, server):
+        with pytest.raises(ApiError) as raised:
+            transport.request("GET", "/api")
+        assert raised.value.status == 429 and raised.value.retry_after == 0
+        assert server.requests == THROTTLED_ATTEMPTS
