@@ -10,7 +10,6 @@ import dataclasses
 import json
 import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,6 +34,7 @@ from kbundle.export import ExportRequest, SecretsPolicy, creation_time, export_b
 from kbundle.model import SECRETS_EXCLUDED, Manifest
 from kbundle.offline import render_bundle, sign_bundle, transform_bundle
 from kbundle.replay import import_bundle
+from kbundle.scratch import scratch_folder
 from kbundle.select.flags import SelectionFlags, resolve_selection
 from kbundle.transforms.base import Transform
 from kbundle.transforms.pipeline import TransformFlags, build_transforms
@@ -78,8 +78,15 @@ def _root(
     """
 
 
+NOTHING_WRITTEN = "interrupted: nothing was written"
+IMPORT_INTERRUPTED = (
+    "interrupted: objects applied so far stay (and requests already sent may still land); "
+    "re-run the same command to finish"
+)
+
+
 @contextmanager
-def _user_errors() -> Iterator[None]:
+def _user_errors(interrupted: str = NOTHING_WRITTEN) -> Iterator[None]:
     """Turn kbundle's errors into one line on stderr and an exit code."""
     try:
         yield
@@ -88,7 +95,7 @@ def _user_errors() -> Iterator[None]:
         err.print(f"error: {error.message}{hint}", markup=False)
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
-        err.print("interrupted: nothing more was written", markup=False)
+        err.print(interrupted, markup=False)
         raise typer.Exit(130) from None
 
 
@@ -583,8 +590,8 @@ def verify(bundle: BundleArgument, require_signature: RequireSignature = None) -
 
     Example: kbundle verify shop.kbundle --require-signature team.pub
     """
-    with _user_errors(), tempfile.TemporaryDirectory(prefix="kbundle-verify-") as work:
-        verified = _verified(bundle, Path(work), require_signature)
+    with _user_errors(), scratch_folder("kbundle-verify-") as work:
+        verified = _verified(bundle, work, require_signature)
         print(report.verified_summary(bundle, verified.manifest))
         print(report.signature_line(verified.signature, trusted=bool(require_signature)))
         print(report.secrets_line(verified.manifest))
@@ -657,7 +664,7 @@ def import_(
 
     Example: kbundle import shop.kbundle --map-namespace shop=shop-restored
     """
-    with _user_errors(), tempfile.TemporaryDirectory(prefix="kbundle-import-") as work:
+    with _user_errors(IMPORT_INTERRUPTED), scratch_folder("kbundle-import-") as work:
         transforms = _transforms(
             map_namespace,
             map_ip,
@@ -678,7 +685,7 @@ def import_(
         )
         verified = _verified(  # before any request
             bundle,
-            Path(work),
+            work,
             require_signature,
             PassphraseSource(passphrase_file, passphrase_env),
         )
@@ -765,7 +772,7 @@ def clone(
 
     Example: kbundle clone --from-context prod --to-context staging -n shop
     """
-    with _user_errors(), tempfile.TemporaryDirectory(prefix="kbundle-clone-") as work:
+    with _user_errors(IMPORT_INTERRUPTED), scratch_folder("kbundle-clone-") as work:
         flags = _selection_flags(
             namespace,
             all_namespaces,
@@ -799,7 +806,7 @@ def clone(
         source = open_cluster(kubeconfig, from_context)
         destination = open_cluster(to_kubeconfig or kubeconfig, to_context, pool_size=parallel + 4)
         request = _export_request(source, flags, compression_level=3)
-        verified = _stream_export(source, request, Path(work))
+        verified = _stream_export(source, request, work)
         _report_export(verified.manifest, f"context {to_context} (streamed)", None)
         _replay(destination, verified, transforms, options, report_file)
 
@@ -862,7 +869,7 @@ def transform(
 
     Example: kbundle transform shop.kbundle -o staging.kbundle --map-registry docker.io=mirror.local
     """
-    with _user_errors(), tempfile.TemporaryDirectory(prefix="kbundle-transform-") as work:
+    with _user_errors(), scratch_folder("kbundle-transform-") as work:
         transforms = _transforms(
             map_namespace,
             map_ip,
@@ -879,9 +886,9 @@ def transform(
         )
         signer = _signer(sign)
         target = _output_target(output)
-        verified = _verified(bundle, Path(work) / "in", require_signature)
+        verified = _verified(bundle, work / "in", require_signature)
         _, result = transform_bundle(
-            verified, transforms, target, creation_time(), Path(work), signer=signer
+            verified, transforms, target, creation_time(), work, signer=signer
         )
         size = Path(output).stat().st_size if output != "-" else None
         where = "stdout" if output == "-" else output
@@ -920,7 +927,7 @@ def render(
 
     Example: kbundle render shop.kbundle -o shop-yaml/ --map-namespace shop=shop-prod
     """
-    with _user_errors(), tempfile.TemporaryDirectory(prefix="kbundle-render-") as work:
+    with _user_errors(), scratch_folder("kbundle-render-") as work:
         transforms = _transforms(
             map_namespace,
             map_ip,
@@ -937,7 +944,7 @@ def render(
         )
         verified = _verified(
             bundle,
-            Path(work),
+            work,
             require_signature,
             PassphraseSource(passphrase_file, passphrase_env),
         )
@@ -994,11 +1001,11 @@ def sign(
 
     Example: kbundle sign shop.kbundle --key team.key
     """
-    with _user_errors(), tempfile.TemporaryDirectory(prefix="kbundle-sign-") as work:
+    with _user_errors(), scratch_folder("kbundle-sign-") as work:
         signer = _signer(key)
         assert signer is not None
         target = _output_target(output or bundle)
-        verified = _verified(bundle, Path(work))
+        verified = _verified(bundle, work)
         sign_bundle(verified, signer, target)
         private = load_private_key(key)
         replaced = " (replacing its previous signature)" if verified.signature else ""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -38,6 +37,7 @@ from kbundle.model import (
     SkipCount,
     SourceInfo,
 )
+from kbundle.scratch import scratch_folder
 from kbundle.select.plan import ExportPlan, SelectionRequest, plan_export
 from kbundle.select.rules import GENERATED_TOKEN
 from kbundle.snapshot import Scope, Snapshot, take_snapshot
@@ -92,16 +92,14 @@ def export_bundle(
     selection = request.selection
     if request.secrets.mode == SECRETS_EXCLUDED:  # never read, so never at risk
         selection = replace(selection, exclude_kinds=selection.exclude_kinds | {SECRET})
-    with tempfile.TemporaryDirectory(prefix="kbundle-export-") as work:
-        snapshot = take_snapshot(
-            cluster, _scope(selection), Path(work) / "spool", progress=progress
-        )
+    with scratch_folder("kbundle-export-") as work:
+        snapshot = take_snapshot(cluster, _scope(selection), work / "spool", progress=progress)
         plan = plan_export(snapshot.index, selection)
         with BundleWriter(
             output,
             mtime=int(request.created_at.timestamp()),
             compression_level=request.compression_level,
-            tmp_dir=Path(work),
+            tmp_dir=work,
         ) as writer:
             files, levels, notes = _write_object_files(
                 snapshot, plan, request.clean, request.secrets, writer

@@ -390,10 +390,10 @@ def test_ctrl_c_during_an_export_leaves_no_bundle_and_no_temporary_files(
         env={**os.environ, "TMPDIR": str(private_tmp)},
     ) as running:
         deadline = time.monotonic() + 60
-        # Strike once the work folder has content (reading has begun), not the instant it
-        # appears: an interrupt inside tempfile.TemporaryDirectory(), between its mkdir and
-        # the cleanup it registers, leaves the empty folder behind (about 1 run in 30).
-        while not any(private_tmp.glob("kbundle-export-*/*")):
+        # Strike the instant the work folder appears: the folder is created inside the
+        # try/finally that removes it (tempfile.TemporaryDirectory left it behind about
+        # 1 run in 30, when the interrupt fell between its mkdir and its cleanup).
+        while not any(private_tmp.glob("kbundle-export-*")):
             assert running.poll() is None, "the export ended before its work had begun"
             assert time.monotonic() < deadline, "the export never began its work"
             time.sleep(0.005)
