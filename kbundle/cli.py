@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, BinaryIO, TypeVar
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -25,7 +26,13 @@ from kbundle import __version__, report
 from kbundle.apply.engine import ImportOptions
 from kbundle.apply.outcome import ImportReport
 from kbundle.bundle.reader import read_manifest
-from kbundle.bundle.signing import key_id, load_private_key, signature_document, write_key_pair
+from kbundle.bundle.signing import (
+    key_id,
+    load_private_key,
+    load_public_key,
+    signature_document,
+    write_key_pair,
+)
 from kbundle.bundle.writer import Signer
 from kbundle.clean import CleanOptions
 from kbundle.cluster import Cluster, open_cluster
@@ -577,9 +584,10 @@ def _verified(
 
 
 def _signer(key: Path | None) -> Signer | None:
-    if key is None:
-        return None
-    private = load_private_key(key)
+    return None if key is None else _signer_of(load_private_key(key))
+
+
+def _signer_of(private: Ed25519PrivateKey) -> Signer:
     return lambda manifest: signature_document(manifest, private)
 
 
@@ -979,10 +987,9 @@ def keygen(
     """
     with _user_errors():
         public = write_key_pair(output)
-        private = load_private_key(output)
         err.print(
             f"wrote {output} (private, keep it safe) and {public} (public); "
-            f"key id {key_id(private.public_key())}",
+            f"key id {key_id(load_public_key(public))}",
             markup=False,
         )
 
@@ -1002,12 +1009,10 @@ def sign(
     Example: kbundle sign shop.kbundle --key team.key
     """
     with _user_errors(), scratch_folder("kbundle-sign-") as work:
-        signer = _signer(key)
-        assert signer is not None
+        private = load_private_key(key)
         target = _output_target(output or bundle)
         verified = _verified(bundle, work)
-        sign_bundle(verified, signer, target)
-        private = load_private_key(key)
+        sign_bundle(verified, _signer_of(private), target)
         replaced = " (replacing its previous signature)" if verified.signature else ""
         err.print(
             f"signed {output or bundle} with key {key_id(private.public_key())}{replaced}",

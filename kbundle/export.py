@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from kbundle import __version__
 from kbundle.bundle.secret_encryption import EncryptionInfo, SecretKey
-from kbundle.bundle.writer import BundleWriter, Signer
+from kbundle.bundle.writer import CREATED_AT_FORMAT, BundleWriter, Signer
 from kbundle.clean import CleanContext, CleanOptions, clean_object
 from kbundle.cluster import Cluster
 from kbundle.levels import Level, level_for
@@ -36,6 +36,8 @@ from kbundle.model import (
     SelectionInfo,
     SkipCount,
     SourceInfo,
+    is_secret,
+    secret_objects,
 )
 from kbundle.scratch import scratch_folder
 from kbundle.select.plan import ExportPlan, SelectionRequest, plan_export
@@ -106,7 +108,7 @@ def export_bundle(
             )
             manifest = Manifest(
                 tool_version=__version__,
-                created_at=request.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                created_at=request.created_at.strftime(CREATED_AT_FORMAT),
                 source=SourceInfo(context=snapshot.context, server_version=snapshot.server_version),
                 selection=request.info,
                 levels=levels,
@@ -135,9 +137,8 @@ def _scope(selection: SelectionRequest) -> Scope:
 
 
 def _secrets_info(policy: SecretsPolicy, files: list[FileEntry]) -> SecretsInfo:
-    count = sum(f.objects for f in files if (f.api_version, f.kind) == ("v1", SECRET))
     encryption = policy.encryption.to_dict() if policy.encryption is not None else None
-    return SecretsInfo(policy.mode, count, encryption)
+    return SecretsInfo(policy.mode, secret_objects(files), encryption)
 
 
 def _write_object_files(
@@ -171,7 +172,7 @@ def _write_object_files(
             if ObjectRef.of(obj) not in wanted:
                 continue
             result, object_notes = clean_object(obj, context)
-            if secrets.key is not None and resource.group_kind == SECRET:
+            if secrets.key is not None and is_secret(resource.api_version, resource.kind):
                 result = secrets.key.seal(result)
             cleaned.append(result)
             notes += [ManifestWarning(n.code, n.message) for n in object_notes]

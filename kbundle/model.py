@@ -7,7 +7,7 @@ YAML document written into a bundle.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,6 +165,25 @@ class ManifestWarning:
         return {"code": self.code, "message": self.message}
 
 
+# kubectl's copy of the last applied object: for a Secret, its data again, in plaintext.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def is_secret(api_version: str, kind: str) -> bool:
+    """The core Secret kind: the one kind whose values kbundle encrypts and never prints."""
+    return kind == "Secret" and group_of(api_version) == ""
+
+
+def is_secret_object(obj: Object) -> bool:
+    """``is_secret`` for an object that may lack its apiVersion or kind."""
+    return is_secret(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+
+
+def secret_objects(files: Iterable[FileEntry]) -> int:
+    """How many Secrets these object files hold."""
+    return sum(entry.objects for entry in files if is_secret(entry.api_version, entry.kind))
+
+
 SECRETS_INCLUDED = "included"
 SECRETS_EXCLUDED = "excluded"
 SECRETS_ENCRYPTED = "encrypted"
@@ -206,6 +225,10 @@ class Manifest:
     secrets: SecretsInfo | None = None  # None only in bundles written before format 1.1
     format_version: str = FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def secrets_encrypted(self) -> bool:
+        return self.secrets is not None and self.secrets.mode == SECRETS_ENCRYPTED
 
     @property
     def total_objects(self) -> int:

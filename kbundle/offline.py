@@ -20,11 +20,16 @@ from kbundle import __version__
 from kbundle.apply.prepare import clear_cluster_ips
 from kbundle.bundle.layout import CHECKSUMS, MANIFEST, SIGNATURE
 from kbundle.bundle.secret_encryption import is_sealed
-from kbundle.bundle.writer import BundleWriter, Signer, write_members
+from kbundle.bundle.writer import (
+    CREATED_AT_FORMAT,
+    BundleWriter,
+    Signer,
+    epoch_of,
+    write_members,
+)
 from kbundle.bundle.yaml_codec import dump_documents
 from kbundle.errors import UsageError
 from kbundle.model import (
-    SECRETS_ENCRYPTED,
     FileEntry,
     LevelInfo,
     Manifest,
@@ -33,6 +38,8 @@ from kbundle.model import (
     SecretsInfo,
     group_kind,
     group_of,
+    is_secret,
+    secret_objects,
 )
 from kbundle.replay import TransformFailed, run_transforms
 from kbundle.transforms.base import Rewrite, Transform, TransformContext, describe
@@ -111,7 +118,7 @@ def transform_bundle(
             bundle.manifest,
             secrets=_recounted(bundle.manifest.secrets, writer.entries),
             tool_version=__version__,
-            created_at=created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            created_at=created_at.strftime(CREATED_AT_FORMAT),
             levels=tuple(
                 LevelInfo(n, names.get(n, f"level-{n}"), tuple(sorted(k)))
                 for n, k in sorted(kinds_by_level.items())
@@ -126,15 +133,8 @@ def transform_bundle(
     )
 
 
-def _is_secret(api_version: str, kind: str) -> bool:
-    return (api_version, kind) == ("v1", "Secret")
-
-
 def _recounted(secrets: SecretsInfo | None, entries: Sequence[FileEntry]) -> SecretsInfo | None:
-    if secrets is None:
-        return None
-    count = sum(e.objects for e in entries if _is_secret(e.api_version, e.kind))
-    return replace(secrets, objects=count)
+    return None if secrets is None else replace(secrets, objects=secret_objects(entries))
 
 
 def _check_secrets_stay_sealed(
@@ -142,9 +142,9 @@ def _check_secrets_stay_sealed(
 ) -> None:
     """A transform cannot add a plaintext Secret to an encrypted bundle (nor the reverse)."""
     secrets = bundle.manifest.secrets
-    encrypted = secrets is not None and secrets.mode == SECRETS_ENCRYPTED
+    encrypted = bundle.manifest.secrets_encrypted
     for (_, api_version, kind), objects in grouped.items():
-        if not _is_secret(api_version, kind):
+        if not is_secret(api_version, kind):
             continue
         for obj in objects:
             if is_sealed(obj) != encrypted:
@@ -158,11 +158,6 @@ def _check_secrets_stay_sealed(
 def sign_bundle(bundle: VerifiedBundle, signer: Signer, output: Path | BinaryIO) -> None:
     """Write ``bundle`` again with a signature: every other member stays byte for byte, so
     ``kbundle export --sign`` and ``kbundle export`` then ``kbundle sign`` give one file."""
-    mtime = int(
-        datetime.datetime.strptime(bundle.manifest.created_at, "%Y-%m-%dT%H:%M:%SZ")
-        .replace(tzinfo=datetime.UTC)
-        .timestamp()
-    )
     manifest = bundle.manifest_bytes
     members: dict[str, bytes | Path] = {
         MANIFEST: manifest,
@@ -171,7 +166,7 @@ def sign_bundle(bundle: VerifiedBundle, signer: Signer, output: Path | BinaryIO)
     }
     for entry in bundle.entries:
         members[entry.path] = bundle.root.joinpath(*entry.path.split("/"))
-    write_members(output, members, mtime=mtime)
+    write_members(output, members, mtime=epoch_of(bundle.manifest.created_at))
 
 
 def render_bundle(
@@ -198,8 +193,8 @@ def render_bundle(
     written = []
     for level, objects in sorted(by_level.items()):
         stem = f"{level:02d}-{names.get(level, f'level-{level}')}"
-        secrets = [o for o in objects if _is_secret(o["apiVersion"], o["kind"])]
-        others = [o for o in objects if not _is_secret(o["apiVersion"], o["kind"])]
+        secrets = [o for o in objects if is_secret(o["apiVersion"], o["kind"])]
+        others = [o for o in objects if not is_secret(o["apiVersion"], o["kind"])]
         if secrets:
             written.append(_write_rendered(folder / f"{stem}.secrets.yaml", secrets, 0o600))
         if others:

@@ -17,7 +17,7 @@ from typing import Any
 from kbundle.bundle.secret_encryption import EncryptionInfo, SecretKey, read_passphrase
 from kbundle.bundle.signing import check_signature, load_public_key
 from kbundle.errors import IntegrityError
-from kbundle.model import SECRETS_ENCRYPTED
+from kbundle.model import is_secret
 from kbundle.verify import VerifiedBundle
 
 
@@ -48,14 +48,9 @@ def require_signature(bundle: VerifiedBundle, trusted: Sequence[Path]) -> str | 
     return check_signature(bundle.signature, bundle.manifest_bytes, keys)
 
 
-def is_encrypted(bundle: VerifiedBundle) -> bool:
-    secrets = bundle.manifest.secrets
-    return secrets is not None and secrets.mode == SECRETS_ENCRYPTED
-
-
 def open_secrets(bundle: VerifiedBundle, passphrase: PassphraseSource) -> VerifiedBundle:
     """``bundle`` with every encrypted Secret decrypted; the same bundle if none is."""
-    if not is_encrypted(bundle):
+    if not bundle.manifest.secrets_encrypted:
         return bundle
     secrets = bundle.manifest.secrets
     assert secrets is not None and secrets.encryption is not None  # the schema requires it
@@ -64,6 +59,6 @@ def open_secrets(bundle: VerifiedBundle, passphrase: PassphraseSource) -> Verifi
     )
     opened: dict[str, list[dict[str, Any]]] = {}
     for entry in bundle.entries:
-        if (entry.api_version, entry.kind) == ("v1", "Secret"):
+        if is_secret(entry.api_version, entry.kind):
             opened[entry.path] = [key.open(document) for document in bundle.documents(entry)]
     return dataclasses.replace(bundle, replaced={**bundle.replaced, **opened})

@@ -31,13 +31,13 @@ from kbundle.bundle.yaml_codec import describe_error, load_documents
 from kbundle.errors import BundleFormatError, IntegrityError
 from kbundle.model import (
     FORMAT_VERSION,
-    SECRETS_ENCRYPTED,
     FileEntry,
     LevelInfo,
     Manifest,
-    SecretsInfo,
     group_kind,
     group_of,
+    is_secret,
+    secret_objects,
     version_of,
 )
 from kbundle.packaged_schemas import SCHEMAS, packaged_schema
@@ -137,14 +137,13 @@ def verify_bundle(
     entries = tuple(sorted(manifest.files, key=lambda entry: (entry.level, entry.path)))
     keep = sum(entry.size for entry in entries) <= KEEP_PARSED_BYTES
     parsed: dict[str, list[dict[str, Any]]] = {}
-    secrets = 0
     for entry in entries:
         documents = _check_documents(entry, members[entry.path])
-        if (entry.api_version, entry.kind) == ("v1", "Secret"):
-            _check_secrets(entry, documents, manifest.secrets)
-            secrets += len(documents)
+        if is_secret(entry.api_version, entry.kind):
+            _check_secrets(entry, documents, manifest)
         if keep:
             parsed[entry.path] = documents
+    secrets = secret_objects(entries)  # each entry's count was checked against its documents
     if manifest.secrets is not None and manifest.secrets.objects != secrets:
         raise BundleFormatError(
             f"{MANIFEST}: secrets.objects is {manifest.secrets.objects}, "
@@ -170,16 +169,14 @@ def _signature(names: Sequence[str], members: dict[str, Member]) -> Signature | 
     return signature
 
 
-def _check_secrets(
-    entry: FileEntry, documents: list[dict[str, Any]], secrets: SecretsInfo | None
-) -> None:
+def _check_secrets(entry: FileEntry, documents: list[dict[str, Any]], manifest: Manifest) -> None:
     """Sealed Secrets exactly when the manifest says so: a reader that missed the
     encryption would otherwise apply Secrets without their data."""
-    encrypted = secrets is not None and secrets.mode == SECRETS_ENCRYPTED
+    encrypted = manifest.secrets_encrypted
     for number, document in enumerate(documents, start=1):
         if is_sealed(document) != encrypted:
             state = "not encrypted" if encrypted else "encrypted"
-            said = secrets.mode if secrets is not None else "nothing"
+            said = manifest.secrets.mode if manifest.secrets is not None else "nothing"
             raise BundleFormatError(
                 f"{entry.path}: document {number} is {state}, but {MANIFEST} says secrets {said}"
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import io
 import tarfile
 from collections.abc import Sequence
@@ -10,7 +12,8 @@ from typing import Any
 
 import zstandard
 
-from kbundle.bundle.writer import BundleWriter, created_at
+from kbundle.bundle.layout import CHECKSUMS, SIGNATURE
+from kbundle.bundle.writer import BundleWriter, checksums_text, created_at
 from kbundle.model import FileEntry, LevelInfo, Manifest, SelectionInfo, SourceInfo
 
 MTIME = 1_795_244_400  # 2026-11-21T07:00:00Z
@@ -136,6 +139,43 @@ def compress(data: bytes) -> bytes:
 def pack(members: Sequence[Entry]) -> bytes:
     """A hand-built bundle container: any members, in the order given."""
     return compress(pack_tar(members))
+
+
+Members = list[Entry]  # (header, content) in archive order; content None for links
+
+
+def fitted(members: Members) -> Members:
+    """The same headers, each copied and with its size set to the content it now carries."""
+    result: Members = []
+    for info, data in members:
+        header = copy.copy(info)
+        header.pax_headers = dict(info.pax_headers)
+        if data is not None:
+            header.size = len(data)
+        result.append((header, data))
+    return result
+
+
+def repack(members: Members) -> bytes:
+    """A bundle of these members, each header fitted to its (possibly changed) content."""
+    return pack(fitted(members))
+
+
+def replaced(members: Members, name: str, data: bytes) -> Members:
+    """``name`` with new content and its original header."""
+    assert name in [info.name for info, _ in members]
+    return [(info, data if info.name == name else old) for info, old in members]
+
+
+def resealed(members: Members) -> Members:
+    """The same members with a checksums file that matches them again (the signature, made
+    after the checksums, is never listed)."""
+    digests = {
+        info.name: hashlib.sha256(data).hexdigest()
+        for info, data in members
+        if info.name not in (CHECKSUMS, SIGNATURE) and data is not None
+    }
+    return replaced(members, CHECKSUMS, checksums_text(digests))
 
 
 def write_bundle(path: Path, levels: Sequence[tuple[int, str, Sequence[dict[str, Any]]]]) -> None:

@@ -42,6 +42,7 @@ IMMUTABLE_MARKERS = (
 # an apiserver that gave up waiting for etcd (504 after its --request-timeout). Like no answer
 # at all, they count towards the shared outage that stops the import after the retry timeout.
 NOT_ANSWERING_STATUSES = frozenset({502, 503, 504})
+NAMESPACE = ("v1", "Namespace")  # (apiVersion, kind)
 T = TypeVar("T")
 A = TypeVar("A")
 
@@ -484,20 +485,11 @@ class Importer:
         if not needed or self.options.dry_run:
             self._namespaces_ready.update(needed)
             return
-        resource = self.cluster.discovery().preferred_for("", "Namespace")
-        assert resource is not None
+        resource = self._namespace_resource()
         created = []
         for name in needed:
             self._namespaces_ready.add(name)
-            try:
-                live = self._retrying(functools.partial(self.cluster.get, resource, name))
-            except ApiError as error:
-                if error.status != 403:
-                    raise
-                # A user with rights in some namespaces only may not read the others: cannot
-                # check, carry on. Each object's own write says whether it is forbidden.
-                continue
-            if live is not None:
+            if self._namespace_exists_or_unreadable(name):
                 continue
             ref = ObjectRef("", "Namespace", "", name)
             try:
@@ -541,16 +533,13 @@ class Importer:
                     ObjectRef("apiextensions.k8s.io", "CustomResourceDefinition", "", name),
                     f"not Established within {self.options.wait_timeout:.0f}s",
                 )
-        self._namespaces_ready.update(
-            o["metadata"]["name"]
+        in_level = [
+            ObjectRef.of(o)
             for o in level.objects
-            if o.get("kind") == "Namespace" and o.get("apiVersion") == "v1"
-        )
-        namespaces = [
-            o["metadata"]["name"]
-            for o in written
-            if o.get("kind") == "Namespace" and o.get("apiVersion") == "v1"
+            if (o.get("apiVersion"), o.get("kind")) == NAMESPACE
         ]
+        self._namespaces_ready.update(ref.name for ref in in_level)
+        namespaces = [ref.name for ref in in_level if ref not in failed]
         for name in wait_for_namespaces(self.cluster, namespaces, self.options.wait_timeout):
             self._mark_failed(ObjectRef("", "Namespace", "", name), "not Active (Terminating?)")
             self._namespaces_unusable[name] = f"namespace {name} is not Active (Terminating?)"
@@ -596,17 +585,28 @@ class Importer:
         with self._lock:
             known = self._namespace_exists.get(namespace)
         if known is None:
-            resource = self.cluster.discovery().preferred_for("", "Namespace")
-            assert resource is not None
-            try:
-                known = self._retrying(lambda: self.cluster.get(resource, namespace)) is not None
-            except ApiError as error:
-                if error.status != 403:
-                    raise
-                known = True  # may not read it: cannot check, let the dry-run write answer
+            # may it not be read: cannot check, let the dry-run write answer
+            known = self._namespace_exists_or_unreadable(namespace)
             with self._lock:
                 self._namespace_exists[namespace] = known
         return known
+
+    def _namespace_exists_or_unreadable(self, name: str) -> bool:
+        """True unless the namespace is surely absent. A user with rights in some namespaces
+        only may not read the others (403): that cannot be checked, so the import carries
+        on and each object's own write says whether it is forbidden."""
+        resource = self._namespace_resource()
+        try:
+            return self._retrying(lambda: self.cluster.get(resource, name)) is not None
+        except ApiError as error:
+            if error.status != 403:
+                raise
+            return True
+
+    def _namespace_resource(self) -> ApiResource:
+        resource = self.cluster.discovery().preferred_for("", "Namespace")
+        assert resource is not None  # every apiserver serves namespaces
+        return resource
 
 
 def _transient_on_import(error: Exception) -> bool:

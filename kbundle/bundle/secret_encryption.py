@@ -27,10 +27,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from kbundle.errors import BundleFormatError, KbundleError, UsageError
+from kbundle.model import LAST_APPLIED
 
 SCHEME = "scrypt-aes-256-gcm"
 ENVELOPE_FIELD = "kbundleEncrypted"
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 PASSPHRASE_ENV = "KBUNDLE_PASSPHRASE"
 MIN_PASSPHRASE_CHARS = 12
 

@@ -36,6 +36,7 @@ from kbundle.bundle.yaml_codec import dump_document, dump_documents
 from kbundle.model import FileEntry, Manifest, group_of, version_of
 
 DEFAULT_COMPRESSION_LEVEL = 10
+CREATED_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 Signer = Callable[[bytes], bytes]  # manifest bytes -> signature.yaml content
 _COPY_CHUNK = 1 << 20
 
@@ -52,7 +53,12 @@ def checksums_text(digests: dict[str, str]) -> bytes:
 
 def created_at(epoch: int) -> str:
     """RFC 3339 UTC with seconds, as ``createdAt`` wants it (e.g. from SOURCE_DATE_EPOCH)."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, UTC).strftime(CREATED_AT_FORMAT)
+
+
+def epoch_of(created: str) -> int:
+    """The inverse of ``created_at``: the header time of a bundle with this ``createdAt``."""
+    return int(datetime.strptime(created, CREATED_AT_FORMAT).replace(tzinfo=UTC).timestamp())
 
 
 def _tar_info(name: str, size: int, mtime: int) -> tarfile.TarInfo:

@@ -14,8 +14,6 @@ from typing import Any
 
 from kbundle.model import Object, ObjectRef, group_of
 
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
 
 @dataclass(frozen=True)
 class CleanOptions:

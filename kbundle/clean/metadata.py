@@ -4,13 +4,13 @@ ignore or misread on the destination."""
 from __future__ import annotations
 
 from kbundle.clean.core import (
-    LAST_APPLIED,
     Target,
     drop_if_empty,
     list_at,
     pop_keys,
     remove_annotations,
 )
+from kbundle.model import LAST_APPLIED
 
 SERVER_METADATA = (
     "uid",

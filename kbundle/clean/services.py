@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from kbundle.clean.core import LAST_APPLIED, Target, child, list_at, remove_annotations
+from kbundle.clean.core import Target, child, list_at, remove_annotations
+from kbundle.model import LAST_APPLIED
 
 HEALTH_CHECK = "healthCheckNodePort"
 # Managers that stand for the apiserver itself (its own loopback client), never a user.

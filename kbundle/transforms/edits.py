@@ -27,7 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from kbundle.errors import UsageError
-from kbundle.model import Object, ObjectRef, group_of
+from kbundle.model import LAST_APPLIED, Object, ObjectRef, is_secret_object
 from kbundle.transforms.base import TransformContext
 from kbundle.transforms.registry import register
 from kbundle.transforms.walk import Path, render_path
@@ -36,7 +36,6 @@ LABELS = "labels"
 ANNOTATIONS = "annotations"
 ABSENT = "(absent)"  # the before of an added key, the after of a removed one
 SECRET_VALUE = "(secret value)"
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 SECRET_DATA = frozenset({"data", "stringData"})
 BEFORE_LIMIT = 200  # characters of a removed value shown in the report
 
@@ -159,13 +158,9 @@ def parse_annotation_keys(values: Sequence[str]) -> tuple[str, ...]:
 
 def _shown(obj: Object, meta: _Metadata, key: str, value: Any) -> str:
     """A value as the report shows it: a Secret's last-applied annotation holds its data."""
-    if _is_secret(obj) and meta.field == ANNOTATIONS and key == LAST_APPLIED:
+    if is_secret_object(obj) and meta.field == ANNOTATIONS and key == LAST_APPLIED:
         return SECRET_VALUE
     return value if isinstance(value, str) else json.dumps(value, default=str)
-
-
-def _is_secret(obj: Object) -> bool:
-    return obj.get("kind") == "Secret" and group_of(str(obj.get("apiVersion", ""))) == ""
 
 
 def _set_entries(
@@ -439,7 +434,7 @@ def _keys(node: Any, segment: FieldSegment) -> list[str | int]:
 
 def _removed_text(obj: Object, path: Path, value: Any) -> str:
     """The removed value as compact JSON, cut to ``BEFORE_LIMIT``; Secret data hidden."""
-    if _is_secret(obj) and _secret_path(path):
+    if is_secret_object(obj) and _secret_path(path):
         return SECRET_VALUE
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
     return text if len(text) <= BEFORE_LIMIT else text[: BEFORE_LIMIT - 1] + "…"

@@ -29,7 +29,7 @@ import yaml
 from kbundle.bundle.yaml_codec import describe_error, load_documents
 from kbundle.errors import UsageError
 from kbundle.levels import LEVELS
-from kbundle.model import Object, ObjectRef, group_kind
+from kbundle.model import LAST_APPLIED, Object, ObjectRef, group_kind, is_secret_object
 from kbundle.packaged_schemas import SCHEMAS, packaged_schema
 from kbundle.select.labels import Selector, parse_selector
 from kbundle.transforms import registry
@@ -44,7 +44,6 @@ SCHEMA_FILE = SCHEMAS / "transforms.schema.json"
 ACTIONS = ("builtin", "jsonPatch", "mergePatch", "drop")
 SECRET_VALUE = "(secret value)"
 ABSENT = "(absent)"
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"  # holds a Secret's data
 
 _HINT = "rules files are described in docs/transforms.md (schema: schemas/transforms.schema.json)"
 _MAX_REASON = 200
@@ -248,7 +247,7 @@ class MergePatchAction:
         _merge_into(result, self.patch)
         after = [_value_at(result, leaf) for leaf in leaves]
         if result != obj:
-            secret = _is_secret(obj)
+            secret = is_secret_object(obj)
             context.record(
                 TRANSFORM_NAME,
                 ObjectRef.of(obj),
@@ -284,11 +283,6 @@ def _merge_leaves(patch: Mapping[str, Any], target: Any, at: tuple[str, ...]) ->
 
 
 # -- what a record or an error may show -----------------------------------------------------
-
-
-def _is_secret(obj: Object) -> bool:
-    ref = ObjectRef.of(obj)
-    return (ref.group, ref.kind) == ("", "Secret")
 
 
 def _shows_secret_data(tokens: Location) -> bool:
@@ -343,7 +337,7 @@ def _values_summary(leaves: Sequence[Location], values: Sequence[Any], secret: b
 
 def _patch_summary(operations: Sequence[Mapping[str, Any]], obj: Object) -> tuple[str, str]:
     """Before: the values at the paths the patch changes. After: the operations applied."""
-    secret = _is_secret(obj)
+    secret = is_secret_object(obj)
     paths: list[str] = []
     steps: list[str] = []
     for op in operations:
@@ -366,7 +360,7 @@ def _patch_failure(
     member; for a Secret, only the error's type if the message could still hold a value."""
     op = next(iter(patch))
     reason = _QUOTED_DOCUMENT.sub(r"\1", _one_line(str(error)))
-    if _is_secret(obj) and _mentions_secret_data(reason, obj):
+    if is_secret_object(obj) and _mentions_secret_data(reason, obj):
         reason = type(error).__name__
     where = f"{label}: jsonPatch operation {number} ({op['op']} {op['path']})"
     return _truncated(f"{where}: {reason}", _MAX_REASON)

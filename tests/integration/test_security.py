@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import stat
-import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-import zstandard
 
+from kbundle.bundle.layout import member_order
+from kbundle.bundle.writer import checksums_text
 from kbundle.cluster import Cluster
 from kbundle.testenv import ClusterUnderTest
+from tests.bundle_samples import pack, regular, tar_bytes
 from tests.cli import on, run_kbundle
 from tests.kube import create, read, unique_name
 from tests.listener import ConnectionCounter, write_counting_kubeconfig
@@ -41,10 +41,6 @@ SECRET_VALUES = [
 def assert_no_secret_value(data: bytes, where: str) -> None:
     for value in SECRET_VALUES:
         assert value not in data, f"{value!r} found in {where}"
-
-
-def decompressed(bundle: Path) -> bytes:
-    return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(bundle.read_bytes())).read()
 
 
 def export_shop_secrets(cluster: ClusterUnderTest, target: Path, *args: str) -> Any:
@@ -123,7 +119,7 @@ def test_encrypted_bundle_holds_no_secret_value_and_says_how_it_is_protected(
     assert content.manifest["secrets"]["mode"] == "encrypted"
     assert content.manifest["secrets"]["objects"] == len(secrets)
     assert content.manifest["secrets"]["encryption"]["scheme"] == "scrypt-aes-256-gcm"
-    assert_no_secret_value(decompressed(encrypted_bundle), "the encrypted bundle")
+    assert_no_secret_value(tar_bytes(encrypted_bundle.read_bytes()), "the encrypted bundle")
     assert stat.S_IMODE(encrypted_bundle.stat().st_mode) == 0o600
 
 
@@ -251,7 +247,7 @@ def test_transform_keeps_secrets_sealed_without_the_passphrase(
     assert secrets and all(s["metadata"]["namespace"] == "shop-moved" for s in secrets)
     assert all("kbundleEncrypted" in s for s in secrets)
     assert content.manifest["secrets"] == open_bundle(encrypted_bundle).manifest["secrets"]
-    assert_no_secret_value(decompressed(out), "the transformed bundle")
+    assert_no_secret_value(tar_bytes(out.read_bytes()), "the transformed bundle")
 
 
 def test_plaintext_secrets_are_declared_and_the_file_is_private(
@@ -303,7 +299,7 @@ def test_excluded_secrets_leave_no_secret_in_the_bundle(
     assert content.objects(), "the ConfigMaps are still exported"
     assert not [o for o in content.objects() if o["kind"] == "Secret"]
     assert content.manifest["secrets"] == {"mode": "excluded", "objects": 0}
-    assert_no_secret_value(decompressed(bundle), "a bundle without Secrets")
+    assert_no_secret_value(tar_bytes(bundle.read_bytes()), "a bundle without Secrets")
 
 
 def test_a_passphrase_on_the_command_line_is_not_accepted(
@@ -320,31 +316,14 @@ def test_a_passphrase_on_the_command_line_is_not_accepted(
 # -- signatures ------------------------------------------------------------------------------
 
 
-def members_of(bundle: Path) -> dict[str, bytes]:
-    members: dict[str, bytes] = {}
-    with tarfile.open(fileobj=io.BytesIO(decompressed(bundle)), mode="r:") as archive:
-        for member in archive.getmembers():
-            extracted = archive.extractfile(member)
-            assert extracted is not None
-            members[member.name] = extracted.read()
-    return members
-
-
 def packed(members: dict[str, bytes]) -> bytes:
-    order = ["manifest.yaml", "checksums.sha256", "signature.yaml"]
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for name in [n for n in order if n in members] + sorted(set(members) - set(order)):
-            info = tarfile.TarInfo(name)
-            info.size = len(members[name])
-            archive.addfile(info, io.BytesIO(members[name]))
-    return zstandard.ZstdCompressor().compress(raw.getvalue())
+    return pack([regular(name, members[name]) for name in member_order(list(members))])
 
 
 def repacked(bundle: Path, change: Any) -> dict[str, bytes]:
     """The bundle's members after ``change``, with checksums and manifest digests redone
     the way a careful attacker would, and the signature member kept as it was."""
-    members = members_of(bundle)
+    members = dict(open_bundle(bundle).raw)
     change(members)
     manifest = yaml.safe_load(members["manifest.yaml"])
     for entry in manifest["files"]:
@@ -352,10 +331,13 @@ def repacked(bundle: Path, change: Any) -> dict[str, bytes]:
         entry["size"] = len(members[entry["path"]])
     manifest["totals"]["bytes"] = sum(e["size"] for e in manifest["files"])
     members["manifest.yaml"] = yaml.safe_dump(manifest, sort_keys=False).encode()
-    listed = sorted(n for n in members if n not in ("checksums.sha256", "signature.yaml"))
-    members["checksums.sha256"] = "".join(
-        f"{hashlib.sha256(members[n]).hexdigest()}  {n}\n" for n in listed
-    ).encode()
+    members["checksums.sha256"] = checksums_text(
+        {
+            name: hashlib.sha256(data).hexdigest()
+            for name, data in members.items()
+            if name not in ("checksums.sha256", "signature.yaml")
+        }
+    )
     return members
 
 

@@ -46,14 +46,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kbundle.bundle.layout import CHECKSUMS, MANIFEST
-from kbundle.bundle.writer import checksums_text
 from kbundle.bundle.yaml_codec import Dumper, dump_document, load_documents
 from kbundle.errors import KbundleError
 from kbundle.verify import VerifiedBundle, verify_bundle
 from tests.bundle_samples import (
     Entry,
+    Members,
     compress,
-    pack_tar,
+    repack,
+    replaced,
+    resealed,
     tar_bytes,
     tar_members,
     write_sample_bundle,
@@ -172,23 +174,13 @@ def sample() -> Sample:
     return Sample(bundle, tuple(tar_members(bundle)), content)
 
 
-def repack(replaced: dict[str, bytes], reseal: bool) -> bytes:
+def sample_with(contents: dict[str, bytes], reseal: bool) -> bytes:
     """The sample with some members' content replaced, each keeping its original header;
     with ``reseal`` the checksums file is recomputed to match."""
-    contents = {info.name: replaced.get(info.name, data) for info, data in sample().members}
-    if reseal:
-        digests = {
-            name: hashlib.sha256(data).hexdigest()
-            for name, data in contents.items()
-            if name != CHECKSUMS and data is not None
-        }
-        contents[CHECKSUMS] = checksums_text(digests)
-    members: list[Entry] = []
-    for info, _ in sample().members:
-        header, data = copy.copy(info), contents[info.name]
-        header.size = len(data) if data is not None else 0
-        members.append((header, data))
-    return compress(pack_tar(members))
+    members: Members = list(sample().members)
+    for name, data in contents.items():
+        members = replaced(members, name, data)
+    return repack(resealed(members) if reseal else members)
 
 
 Operation = tuple[str, int, int]  # what, where (taken modulo the current length), byte
@@ -324,7 +316,7 @@ def assert_only_descriptive_changes(result: Content | KbundleError) -> None:
 
 def test_the_sample_and_its_repacking_verify() -> None:
     """The baseline every mutation starts from is itself accepted, repacked or not."""
-    for data in (sample().bundle, repack({}, reseal=False), repack({}, reseal=True)):
+    for data in (sample().bundle, sample_with({}, reseal=False), sample_with({}, reseal=True)):
         result = verify(data)
         assert isinstance(result, Content), result
         assert_refused_or_original(result)
@@ -368,7 +360,7 @@ def test_damage_behind_resealed_checksums_is_refused_or_changes_nothing(
     """Checksums damaged as they are, or an object file the manifest's digest still covers."""
     name, edits = damage
     data = mutate(sample().member(name), edits)
-    assert_refused_or_original(verify(repack({name: data}, reseal=name != CHECKSUMS)))
+    assert_refused_or_original(verify(sample_with({name: data}, reseal=name != CHECKSUMS)))
 
 
 @EXAMPLES
@@ -377,7 +369,7 @@ def test_a_resealed_manifest_can_change_only_its_descriptive_fields(
     edits: list[Operation],
 ) -> None:
     damaged = mutate(sample().member(MANIFEST), edits)
-    assert_only_descriptive_changes(verify(repack({MANIFEST: damaged}, reseal=True)))
+    assert_only_descriptive_changes(verify(sample_with({MANIFEST: damaged}, reseal=True)))
 
 
 def _original_manifest() -> dict[str, Any]:
@@ -393,7 +385,7 @@ def test_a_resealed_manifest_with_changed_values_still_describes_the_same_conten
     """The manifest edited as YAML (values, not bytes) and re-sealed: the schema and the
     cross-checks against the members must hold the files, levels and totals in place."""
     manifest = changed(_original_manifest(), edits)
-    assert_only_descriptive_changes(verify(repack({MANIFEST: dump_document(manifest)}, True)))
+    assert_only_descriptive_changes(verify(sample_with({MANIFEST: dump_document(manifest)}, True)))
 
 
 def _with_entry_resealed(path: str, data: bytes) -> tuple[bytes, dict[str, Any]]:
@@ -404,7 +396,7 @@ def _with_entry_resealed(path: str, data: bytes) -> tuple[bytes, dict[str, Any]]
         if entry["path"] == path:
             entry.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
     manifest["totals"]["bytes"] = sum(entry["size"] for entry in manifest["files"])
-    bundle = repack({path: data, MANIFEST: dump_document(manifest)}, reseal=True)
+    bundle = sample_with({path: data, MANIFEST: dump_document(manifest)}, reseal=True)
     return bundle, manifest
 
 

@@ -37,15 +37,18 @@ import zstandard
 from typer.testing import CliRunner
 
 from kbundle.bundle.layout import CHECKSUMS, MANIFEST
-from kbundle.bundle.writer import checksums_text
 from kbundle.bundle.yaml_codec import dump_document, dump_documents, load_documents
 from kbundle.cli import app
 from tests.bundle_samples import (
     CONFIGMAPS,
     Entry,
+    Members,
     compress,
-    pack_tar,
+    fitted,
     regular,
+    repack,
+    replaced,
+    resealed,
     special,
     tar_bytes,
     tar_members,
@@ -63,8 +66,6 @@ ENORMOUS_DOCUMENT = 9 * MiB  # over the 8 MiB a document may take, far under a m
 COMMANDS = ("verify", "import", "render", "transform")
 
 # -- building bad bundles from a good one ---------------------------------------------------
-
-Members = list[Entry]  # (original header, content) in archive order; content None for links
 
 
 @functools.cache
@@ -86,28 +87,6 @@ def _content(members: Members, name: str) -> bytes:
     return data
 
 
-def _headers_fitted(members: Members) -> Members:
-    """The same headers, each copied and with its size set to the content it now carries."""
-    fitted: Members = []
-    for info, data in members:
-        header = copy.copy(info)
-        header.pax_headers = dict(info.pax_headers)
-        if data is not None:
-            header.size = len(data)
-        fitted.append((header, data))
-    return fitted
-
-
-def _repack(members: Members) -> bytes:
-    return compress(pack_tar(_headers_fitted(members)))
-
-
-def _replace(members: Members, name: str, data: bytes) -> Members:
-    """``name`` with new content and its original header."""
-    assert name in [info.name for info, _ in members]
-    return [(info, data if info.name == name else old) for info, old in members]
-
-
 def _without(members: Members, name: str) -> Members:
     return [(info, data) for info, data in members if info.name != name]
 
@@ -118,20 +97,10 @@ def _insert_before(members: Members, name: str, entry: Entry) -> Members:
     return [*members[:position], entry, *members[position:]]
 
 
-def _resealed(members: Members) -> Members:
-    """The same members with a checksums file that matches them again."""
-    digests = {
-        info.name: hashlib.sha256(data).hexdigest()
-        for info, data in members
-        if info.name != CHECKSUMS and data is not None
-    }
-    return _replace(members, CHECKSUMS, checksums_text(digests))
-
-
 def _with_manifest(members: Members, change: Callable[[dict[str, Any]], None]) -> Members:
     [manifest] = load_documents(_content(members, MANIFEST))
     change(manifest)
-    return _resealed(_replace(members, MANIFEST, dump_document(manifest)))
+    return resealed(replaced(members, MANIFEST, dump_document(manifest)))
 
 
 def _with_object_file(members: Members, path: str, data: bytes, objects: int) -> Members:
@@ -145,19 +114,19 @@ def _with_object_file(members: Members, path: str, data: bytes, objects: int) ->
         manifest["totals"]["bytes"] = sum(entry["size"] for entry in manifest["files"])
         manifest["totals"]["objects"] = sum(entry["objects"] for entry in manifest["files"])
 
-    return _with_manifest(_replace(members, path, data), update_entry)
+    return _with_manifest(replaced(members, path, data), update_entry)
 
 
 def _configmaps(documents: list[dict[str, Any]]) -> bytes:
     """The ConfigMap file holding ``documents``, sealed as if kbundle had written it."""
-    return _repack(
+    return repack(
         _with_object_file(_members(), CONFIGMAP_FILE, dump_documents(documents), len(documents))
     )
 
 
 def _configmap_yaml(text: str, objects: int = 1) -> bytes:
     """The ConfigMap file replaced by hand-written YAML, sealed with correct digests."""
-    return _repack(_with_object_file(_members(), CONFIGMAP_FILE, text.encode(), objects))
+    return repack(_with_object_file(_members(), CONFIGMAP_FILE, text.encode(), objects))
 
 
 def _second_configmap(data: dict[str, str] | None = None, **metadata: Any) -> bytes:
@@ -178,7 +147,7 @@ def flipped_member(name: str) -> Builder:
     def build(outside: Path) -> bytes:
         data = bytearray(_content(_members(), name))
         data[len(data) // 2] ^= 0x01
-        return _repack(_replace(_members(), name, bytes(data)))
+        return repack(replaced(_members(), name, bytes(data)))
 
     return build
 
@@ -223,17 +192,17 @@ def zstd_not_tar(outside: Path) -> bytes:
 
 
 def missing_object_file(outside: Path) -> bytes:
-    return _repack(_without(_members(), CONFIGMAP_FILE))
+    return repack(_without(_members(), CONFIGMAP_FILE))
 
 
 def missing_object_file_resealed(outside: Path) -> bytes:
     """Gone from the archive and from the checksums: only the manifest still lists it."""
-    return _repack(_resealed(_without(_members(), CONFIGMAP_FILE)))
+    return repack(resealed(_without(_members(), CONFIGMAP_FILE)))
 
 
 def extra_member(outside: Path) -> bytes:
     secret = b"apiVersion: v1\nkind: Secret\nmetadata: {name: planted, namespace: shop}\n"
-    return _repack([*_members(), regular(SECRET_FILE, secret)])
+    return repack([*_members(), regular(SECRET_FILE, secret)])
 
 
 def wrong_checksum(outside: Path) -> bytes:
@@ -241,7 +210,7 @@ def wrong_checksum(outside: Path) -> bytes:
     real = hashlib.sha256(_content(members, CONFIGMAP_FILE)).hexdigest()
     wrong = hashlib.sha256(b"something else").hexdigest()
     checksums = _content(members, CHECKSUMS).replace(real.encode(), wrong.encode())
-    return _repack(_replace(members, CHECKSUMS, checksums))
+    return repack(replaced(members, CHECKSUMS, checksums))
 
 
 def malformed_checksum_line(outside: Path) -> bytes:
@@ -249,28 +218,28 @@ def malformed_checksum_line(outside: Path) -> bytes:
     checksums = _content(members, CHECKSUMS).replace(
         f"  {CONFIGMAP_FILE}".encode(), f" {CONFIGMAP_FILE}".encode()
     )
-    return _repack(_replace(members, CHECKSUMS, checksums))
+    return repack(replaced(members, CHECKSUMS, checksums))
 
 
 def manifest_failing_schema(outside: Path) -> bytes:
     def totals_as_string(manifest: dict[str, Any]) -> None:
         manifest["totals"]["objects"] = str(manifest["totals"]["objects"])
 
-    return _repack(_with_manifest(_members(), totals_as_string))
+    return repack(_with_manifest(_members(), totals_as_string))
 
 
 def unknown_major_version(outside: Path) -> bytes:
     def version_2(manifest: dict[str, Any]) -> None:
         manifest["formatVersion"] = "2.0.0"
 
-    return _repack(_with_manifest(_members(), version_2))
+    return repack(_with_manifest(_members(), version_2))
 
 
 def hostile_member(entry: Callable[[Path], Entry]) -> Builder:
     """A valid bundle with ``entry`` read just before the ConfigMap file."""
 
     def build(outside: Path) -> bytes:
-        return _repack(_insert_before(_members(), CONFIGMAP_FILE, entry(outside)))
+        return repack(_insert_before(_members(), CONFIGMAP_FILE, entry(outside)))
 
     return build
 
@@ -311,7 +280,7 @@ def _tar_member(info: tarfile.TarInfo, data: bytes) -> bytes:
 @functools.cache
 def _zstd_bomb() -> bytes:
     """The ConfigMap file replaced by 300 MiB of zeros, streamed through zstd: a few KiB."""
-    members = _headers_fitted(_members())
+    members = fitted(_members())
     compressor = zstandard.ZstdCompressor(level=1, write_checksum=True).compressobj()
     chunks = []
     for info, data in members:
@@ -408,7 +377,7 @@ def level_as_float(where: str) -> Builder:
             if item.get("path", CONFIGMAP_FILE) == CONFIGMAP_FILE and item["level"] == 6:
                 item["level"] = 6.0
 
-    return lambda outside: _repack(_with_manifest(_members(), change))
+    return lambda outside: repack(_with_manifest(_members(), change))
 
 
 def _case(build: Builder, *culprits: str, id: str) -> Any:
@@ -701,9 +670,9 @@ def test_repacking_and_resealing_alone_keep_a_bundle_valid(sandbox: Sandbox) -> 
     """The builders change one thing each: with nothing changed, their tools give a valid bundle."""
     members = _members()
     unchanged = [
-        _repack(members),
-        _repack(_resealed(members)),
-        _repack(_with_manifest(members, lambda manifest: None)),
+        repack(members),
+        repack(resealed(members)),
+        repack(_with_manifest(members, lambda manifest: None)),
         _configmaps(CONFIGMAPS),
         _second_configmap(),
     ]

@@ -16,12 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kbundle.errors import UsageError
-from kbundle.model import Object, ObjectRef
+from kbundle.model import LAST_APPLIED, Object, ObjectRef
 from kbundle.transforms import registry
 from kbundle.transforms.base import Rewrite, Transform, TransformContext, describe
 from kbundle.transforms.edits import (
     ABSENT,
-    LAST_APPLIED,
     PROTECTED,
     SECRET_VALUE,
     PointerToken,
