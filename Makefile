@@ -4,11 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv testenv lint typecheck unit test demo clean
+.PHONY: help venv testbed lint layers typecheck unit test demo clean
 
 help:
 	@echo "make demo   two local clusters, a sample app exported, source stopped, imported renamed"
-	@echo "make test   ruff, mypy and the whole suite (unit + integration on real local clusters)"
+	@echo "make test   ruff, the layer contract, mypy and the whole suite (unit + integration)"
 	@echo "make unit   only the unit tests (no clusters)"
 
 $(STAMP): pyproject.toml
@@ -21,12 +21,16 @@ venv: $(STAMP)
 
 # Binaries for the local clusters (a one-time ~6 minute build), or a check of the
 # existing clusters named by KBUNDLE_TEST_SOURCE_KUBECONFIG / ..._DESTINATION_KUBECONFIG.
-testenv: venv
-	$(PY) -m kbundle.testenv prepare
+testbed: venv
+	$(PY) -m testbed prepare
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# The layer contract in pyproject.toml: core -> stages -> verbs -> cli, and no import cycle.
+layers: venv
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: venv
 	$(VENV)/bin/mypy
@@ -34,11 +38,11 @@ typecheck: venv
 unit: venv
 	$(VENV)/bin/pytest tests/unit
 
-test: lint typecheck testenv
+test: lint layers typecheck testbed
 	$(VENV)/bin/pytest --require-integration
 
-demo: testenv
-	$(PY) -m kbundle.testenv demo
+demo: testbed
+	$(PY) -m testbed demo
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

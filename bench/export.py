@@ -34,7 +34,11 @@ import yaml
 import zstandard
 
 from kbundle.cluster import Cluster, open_cluster
-from kbundle.testenv import LocalCluster, locate
+
+# The test bed lives at the repository root and never ships in the wheel; run as
+# `python bench/export.py`, this script has only bench/ on sys.path, so add the root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from testbed import LocalCluster, locate
 
 KBUNDLE = str(Path(sys.executable).parent / "kbundle")
 MIX = (("ConfigMap", 0.4), ("Secret", 0.3), ("Deployment", 0.15), ("Service", 0.15))

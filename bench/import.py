@@ -54,7 +54,11 @@ import zstandard
 from export import KBUNDLE, run_kbundle_export, seed
 
 from kbundle.cluster import Cluster, Discovery, open_cluster
-from kbundle.testenv import Binaries, LocalCluster, locate
+
+# The test bed lives at the repository root and never ships in the wheel; run as
+# `python bench/import.py`, this script has only bench/ on sys.path, so add the root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from testbed import Binaries, LocalCluster, locate
 
 SOURCE_CIDR = "10.96.0.0/16"
 DESTINATION_CIDR = "10.112.0.0/16"
@@ -162,7 +166,7 @@ def local_cluster(
     workdir: Path, binaries: Binaries, name: str, service_cidr: str, *, keep: bool
 ) -> Iterator[LocalCluster]:
     """A fresh local cluster, stopped afterwards (even on Ctrl-C); its folder is deleted
-    unless ``keep``. Folder and cluster share the name, so ``python -m kbundle.testenv up NAME
+    unless ``keep``. Folder and cluster share the name, so ``python -m testbed up NAME
     --root WORKDIR/clusters`` restarts a kept one."""
     folder = workdir / "clusters" / name
     cluster: LocalCluster | None = None
@@ -539,7 +543,7 @@ def main() -> None:
             workdir = Path(tempfile.mkdtemp(prefix="kbundle-bench-import-"))
             say(
                 f"--keep: everything stays in {workdir}; restart a stopped cluster with "
-                f"python -m kbundle.testenv up NAME --root {workdir / 'clusters'}"
+                f"python -m testbed up NAME --root {workdir / 'clusters'}"
             )
             run(args, workdir)
         else:

@@ -1,3 +1,169 @@
-"""kbundle: move Kubernetes objects between clusters through one verifiable bundle file."""
+"""kbundle: move Kubernetes objects between clusters through one verifiable bundle file.
 
-__version__ = "0.1.0"
+The Python API is one function per command, each taking a typed options object and returning
+a typed result, printing nothing (docs/python-api.md)::
+
+    import kbundle
+
+    result = kbundle.export(kbundle.ExportOptions(output=Path("shop.kbundle"),
+                                                  selection=kbundle.Selection(namespaces=("shop",))))
+    report = kbundle.import_bundle(kbundle.ImportOptions(bundle=Path("shop.kbundle"))).report
+
+Names load on first use, so ``import kbundle`` costs next to nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from kbundle.core.version import __version__
+
+if TYPE_CHECKING:
+    from kbundle.apply.options import ApplyOptions, DryRunMode, ExistingMode
+    from kbundle.apply.outcome import Action, ImportReport, Outcome
+    from kbundle.bundle.passphrase import PassphraseSource
+    from kbundle.core.errors import (
+        BundleFormatError,
+        ClusterError,
+        ExitCode,
+        IntegrityError,
+        KbundleError,
+        TransformError,
+        UsageError,
+    )
+    from kbundle.core.model import Manifest, ObjectRef, Rewrite
+    from kbundle.select.selection import Selection
+    from kbundle.transforms.base import Transform, TransformContext
+    from kbundle.transforms.catalog import TransformRequest
+    from kbundle.transforms.spec import TransformSpec
+    from kbundle.verbs.clone import CloneOptions, CloneResult, clone
+    from kbundle.verbs.common import ClusterTarget, SecretsMode
+    from kbundle.verbs.export import ExportOptions, ExportResult, export
+    from kbundle.verbs.importing import ImportOptions, ImportResult, import_bundle
+    from kbundle.verbs.render import RenderOptions, RenderResult, render
+    from kbundle.verbs.sign import (
+        KeygenOptions,
+        KeygenResult,
+        SignOptions,
+        SignResult,
+        keygen,
+        sign,
+    )
+    from kbundle.verbs.transform import TransformOptions, TransformResult, transform
+    from kbundle.verbs.verify import (
+        InspectOptions,
+        InspectResult,
+        VerifyOptions,
+        VerifyResult,
+        inspect,
+        verify,
+    )
+
+_HOMES = {
+    "kbundle.apply.options": ("ApplyOptions", "DryRunMode", "ExistingMode"),
+    "kbundle.apply.outcome": ("Action", "ImportReport", "Outcome"),
+    "kbundle.bundle.passphrase": ("PassphraseSource",),
+    "kbundle.core.errors": (
+        "BundleFormatError",
+        "ClusterError",
+        "ExitCode",
+        "IntegrityError",
+        "KbundleError",
+        "TransformError",
+        "UsageError",
+    ),
+    "kbundle.core.model": ("Manifest", "ObjectRef", "Rewrite"),
+    "kbundle.select.selection": ("Selection",),
+    "kbundle.transforms.base": ("Transform", "TransformContext"),
+    "kbundle.transforms.catalog": ("TransformRequest",),
+    "kbundle.transforms.spec": ("TransformSpec",),
+    "kbundle.verbs.clone": ("CloneOptions", "CloneResult", "clone"),
+    "kbundle.verbs.common": ("ClusterTarget", "SecretsMode"),
+    "kbundle.verbs.export": ("ExportOptions", "ExportResult", "export"),
+    "kbundle.verbs.importing": ("ImportOptions", "ImportResult", "import_bundle"),
+    "kbundle.verbs.render": ("RenderOptions", "RenderResult", "render"),
+    "kbundle.verbs.sign": (
+        "KeygenOptions",
+        "KeygenResult",
+        "SignOptions",
+        "SignResult",
+        "keygen",
+        "sign",
+    ),
+    "kbundle.verbs.transform": ("TransformOptions", "TransformResult", "transform"),
+    "kbundle.verbs.verify": (
+        "InspectOptions",
+        "InspectResult",
+        "VerifyOptions",
+        "VerifyResult",
+        "inspect",
+        "verify",
+    ),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+__all__ = [
+    "Action",
+    "ApplyOptions",
+    "BundleFormatError",
+    "CloneOptions",
+    "CloneResult",
+    "ClusterError",
+    "ClusterTarget",
+    "DryRunMode",
+    "ExistingMode",
+    "ExitCode",
+    "ExportOptions",
+    "ExportResult",
+    "ImportOptions",
+    "ImportReport",
+    "ImportResult",
+    "InspectOptions",
+    "InspectResult",
+    "IntegrityError",
+    "KbundleError",
+    "KeygenOptions",
+    "KeygenResult",
+    "Manifest",
+    "ObjectRef",
+    "Outcome",
+    "PassphraseSource",
+    "RenderOptions",
+    "RenderResult",
+    "Rewrite",
+    "SecretsMode",
+    "Selection",
+    "SignOptions",
+    "SignResult",
+    "Transform",
+    "TransformContext",
+    "TransformError",
+    "TransformOptions",
+    "TransformRequest",
+    "TransformResult",
+    "TransformSpec",
+    "UsageError",
+    "VerifyOptions",
+    "VerifyResult",
+    "__version__",
+    "clone",
+    "export",
+    "import_bundle",
+    "inspect",
+    "keygen",
+    "render",
+    "sign",
+    "transform",
+    "verify",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use (PEP 562)."""
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kbundle' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -14,7 +14,7 @@ import zstandard
 
 from kbundle.bundle.layout import CHECKSUMS, SIGNATURE
 from kbundle.bundle.writer import BundleWriter, checksums_text, created_at
-from kbundle.model import FileEntry, LevelInfo, Manifest, SelectionInfo, SourceInfo
+from kbundle.core.model import FileEntry, LevelInfo, Manifest, SelectionInfo, SourceInfo
 
 MTIME = 1_795_244_400  # 2026-11-21T07:00:00Z
 
@@ -178,8 +178,13 @@ def resealed(members: Members) -> Members:
     return replaced(members, CHECKSUMS, checksums_text(digests))
 
 
-def write_bundle(path: Path, levels: Sequence[tuple[int, str, Sequence[dict[str, Any]]]]) -> None:
-    """A bundle holding these objects, one file per kind, as a hand-made bundle would."""
+def write_bundle(
+    path: Path,
+    levels: Sequence[tuple[int, str, Sequence[dict[str, Any]]]],
+    **manifest: Any,
+) -> None:
+    """A bundle holding these objects, one file per kind, as a hand-made bundle would;
+    ``manifest`` changes fields of its manifest."""
     with BundleWriter(path, mtime=MTIME) as writer:
         kinds_by_level: dict[tuple[int, str], set[str]] = {}
         for number, name, objects in levels:
@@ -203,4 +208,30 @@ def write_bundle(path: Path, levels: Sequence[tuple[int, str, Sequence[dict[str,
             LevelInfo(number, name, tuple(sorted(kinds)))
             for (number, name), kinds in sorted(kinds_by_level.items())
         )
-        writer.finish(sample_manifest(writer.entries, levels=levels_info))
+        writer.finish(sample_manifest(writer.entries, levels=levels_info, **manifest))
+
+
+CANARY = "kbundle-canary-value-7f3a"  # a Secret value that must never be shown anywhere
+SECRETS = [
+    {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "shop"},
+        "type": "Opaque",
+        "stringData": {"password": CANARY},
+    }
+]
+
+
+def write_encrypted_bundle(path: Path, passphrase: bytes) -> None:
+    """A namespace, a ConfigMap and SECRETS sealed with ``passphrase``, as export writes them."""
+    from kbundle.bundle.secret_encryption import SecretKey  # noqa: PLC0415 - costs a KDF run
+    from kbundle.core.model import SECRETS_ENCRYPTED, SecretsInfo  # noqa: PLC0415
+
+    key, info = SecretKey.create(passphrase)
+    sealed = [key.seal(secret) for secret in SECRETS]
+    write_bundle(
+        path,
+        [(0, "namespaces", NAMESPACES), (6, "configuration", [CONFIGMAPS[0], *sealed])],
+        secrets=SecretsInfo(SECRETS_ENCRYPTED, len(sealed), info.to_dict()),
+    )

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kbundle.testenv import ClusterUnderTest
+from testbed import ClusterUnderTest
 from tests.oracles import BundleContent, open_bundle
 
 KBUNDLE = str(Path(sys.executable).parent / "kbundle")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from kbundle.cluster import ApiResource, Cluster, KindNotServed, Object, open_cluster
-from kbundle.testenv import ClusterUnderTest
+from testbed import ClusterUnderTest
 
 T = TypeVar("T")
 

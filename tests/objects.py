@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from kbundle.model import Object
-from kbundle.testenv.fixture_loader import SAMPLE_APP, read_manifests
+from kbundle.core.model import Object
+from testbed.fixture_loader import SAMPLE_APP, read_manifests
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "objects"
 

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 import zstandard
 
-from kbundle.testenv import ClusterUnderTest, locate
+from testbed import ClusterUnderTest, locate
 
 Object = dict[str, Any]
 
@@ -30,7 +30,7 @@ def kubectl_path() -> str:
         built = None
     found = str(built) if built else shutil.which("kubectl")
     if not found:
-        raise RuntimeError("the tests need kubectl: on PATH, or built by kbundle.testenv")
+        raise RuntimeError("the tests need kubectl: on PATH, or built by testbed")
     return found
 
 

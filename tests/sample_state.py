@@ -12,10 +12,10 @@ import copy
 import uuid
 from typing import Any
 
-from kbundle.model import Object, ObjectRef
+from kbundle.core.model import Object, ObjectRef
 from kbundle.select.facts import facts_of
 from kbundle.select.plan import ObjectIndex
-from kbundle.testenv.fixture_loader import SAMPLE_APP, read_manifests
+from testbed.fixture_loader import SAMPLE_APP, read_manifests
 
 CRD_NAMES = {("example.com", "widgets"): "widgets.example.com"}
 

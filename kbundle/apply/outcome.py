@@ -14,8 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from kbundle.model import ObjectRef
-from kbundle.transforms.base import Rewrite
+from kbundle.apply.options import DryRunMode
+from kbundle.core.model import ObjectRef, Rewrite
 
 
 class Action(StrEnum):
@@ -63,7 +63,7 @@ class ImportReport:
     outcomes: tuple[Outcome, ...]
     rewrites: tuple[Rewrite, ...]
     level_names: dict[int, str]
-    dry_run: str | None = None
+    dry_run: DryRunMode = DryRunMode.NONE
     aborted: str | None = None  # why the import stopped early, if it did
 
     @property
@@ -93,7 +93,7 @@ class ImportReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "dryRun": self.dry_run,
+            "dryRun": None if self.dry_run is DryRunMode.NONE else str(self.dry_run),
             "aborted": self.aborted,
             "totals": {str(a): n for a, n in self.totals().items()},
             "objects": [o.to_dict() for o in self.outcomes],

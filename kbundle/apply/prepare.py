@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kbundle.model import Object, ObjectRef, group_of
-
-KEEP_CLUSTER_IPS = "kbundle.dev/keep-cluster-ips"  # set by IP mapping, removed before apply
+from kbundle.core.kinds import CLUSTER_IP, CLUSTER_IPS, HEADLESS, KEEP_CLUSTER_IPS
+from kbundle.core.model import Object, ObjectRef, group_of
 
 
 @dataclass(frozen=True)
@@ -32,9 +31,9 @@ def clear_cluster_ips(obj: Object) -> Object:
     annotations = dict((obj.get("metadata") or {}).get("annotations") or {})
     keep = annotations.pop(KEEP_CLUSTER_IPS, None) is not None
     spec = dict(obj.get("spec") or {})
-    if not keep and spec.get("clusterIP") != "None":
-        spec.pop("clusterIP", None)
-        spec.pop("clusterIPs", None)
+    if not keep and spec.get(CLUSTER_IP) != HEADLESS:
+        spec.pop(CLUSTER_IP, None)
+        spec.pop(CLUSTER_IPS, None)
     metadata = dict(obj["metadata"])
     if annotations:
         metadata["annotations"] = annotations

@@ -1,7 +1,8 @@
 """Waiting for the destination to catch up: CRDs served, namespaces active, deletions done.
 
 Each wait polls with a short, growing interval and gives up after the caller's timeout,
-returning what is still not ready so the import can report it object by object.
+returning what is still not ready so the import can report it object by object. What is
+waited for, and how long it took, is logged (INFO): the usual reason an import seems stuck.
 
 What the user may not read (403: e.g. rights in some namespaces only) cannot be checked and is
 not waited for: the import carries on, and each object's own write reports what is forbidden.
@@ -9,12 +10,16 @@ not waited for: the import carries on, and each object's own write reports what 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 
 from kbundle.cluster import ApiError, ApiResource, Cluster, Object
+from kbundle.core.model import ObjectRef
 
 CRD_API = ("apiextensions.k8s.io", "CustomResourceDefinition")
+
+log = logging.getLogger(__name__)
 
 
 def poll(ready: Callable[[], bool], timeout: float) -> bool:
@@ -28,6 +33,27 @@ def poll(ready: Callable[[], bool], timeout: float) -> bool:
             return False
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 1.6, 1.0)
+
+
+def _logged(what: str, state: str, names: list[str], wait: Callable[[], list[str]]) -> list[str]:
+    """Run ``wait`` (it returns the names still not ``state``), saying what it waits for and
+    how long that took."""
+    if not names:
+        return wait()
+    log.info("waiting for %s to be %s: %s", what, state, _named(names))
+    started = time.monotonic()
+    pending = wait()
+    took = time.monotonic() - started
+    if pending:
+        log.info("%s not %s after %.1fs: %s", what, state, took, _named(pending))
+    else:
+        log.info("%s %s after %.1fs", what, state, took)
+    return pending
+
+
+def _named(names: list[str], most: int = 5) -> str:
+    shown = ", ".join(names[:most])
+    return f"{shown} and {len(names) - most} more" if len(names) > most else shown
 
 
 def _forbidden(error: ApiError) -> bool:
@@ -67,9 +93,13 @@ def wait_for_crds(cluster: Cluster, names: Iterable[str], timeout: float) -> lis
                 pending.discard(name)
         return not pending
 
-    poll(all_ready, timeout)
+    def wait() -> list[str]:
+        poll(all_ready, timeout)
+        return sorted(pending)
+
+    not_ready = _logged("CRDs", "Established", sorted(pending), wait)
     cluster.discovery(refresh=True)
-    return sorted(pending)
+    return not_ready
 
 
 def wait_for_namespaces(cluster: Cluster, names: Iterable[str], timeout: float) -> list[str]:
@@ -106,12 +136,21 @@ def wait_for_namespaces(cluster: Cluster, names: Iterable[str], timeout: float) 
                 pending.discard(str((namespace.get("metadata") or {}).get("name")))
         return not pending
 
-    poll(all_active, timeout)
-    return sorted(pending)
+    def wait() -> list[str]:
+        poll(all_active, timeout)
+        return sorted(pending)
+
+    return _logged("namespaces", "Active", sorted(pending), wait)
 
 
 def wait_until_gone(
     cluster: Cluster, resource: ApiResource, name: str, namespace: str | None, timeout: float
 ) -> bool:
     """True once the object no longer exists (finalizers done)."""
-    return poll(lambda: cluster.get(resource, name, namespace) is None, timeout)
+    ref = str(ObjectRef(resource.group, resource.kind, namespace or "", name))
+
+    def wait() -> list[str]:
+        gone = poll(lambda: cluster.get(resource, name, namespace) is None, timeout)
+        return [] if gone else [ref]
+
+    return not _logged("deleted objects", "gone", [ref], wait)

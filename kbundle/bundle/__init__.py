@@ -1,14 +1,6 @@
-"""The bundle file format: member names, deterministic writing, safe reading."""
+"""The bundle: its format (``layout``), canonical YAML, the deterministic writer, the safe
+reader, verification, Secret encryption, signatures, and trust (``accept_bundle``).
 
-from kbundle.bundle.reader import DEFAULT_LIMITS, Limits, Member, extract_bundle, read_manifest
-from kbundle.bundle.writer import BundleWriter, manifest_yaml
-
-__all__ = [
-    "DEFAULT_LIMITS",
-    "BundleWriter",
-    "Limits",
-    "Member",
-    "extract_bundle",
-    "manifest_yaml",
-    "read_manifest",
-]
+Import the module you need (``kbundle.bundle.reader``...): this package loads nothing by
+itself, so light modules such as ``passphrase`` cost nothing to import.
+"""

@@ -3,7 +3,7 @@
 Nothing here trusts the archive. Member names are checked before they become paths, only
 regular files are accepted, and every decompressed byte is counted as it is produced, so a
 decompression bomb stops at the limit instead of filling memory or disk. Members are written
-into a private folder while they are hashed; ``kbundle.verify`` then checks them.
+into a private folder while they are hashed; ``kbundle.bundle.verify`` then checks them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import zstandard
 
 from kbundle.bundle.layout import MANIFEST
 from kbundle.bundle.yaml_codec import describe_error, load_documents
-from kbundle.errors import BundleFormatError
+from kbundle.core.errors import BundleFormatError
 
 MiB = 1 << 20
 GiB = 1 << 30

@@ -26,11 +26,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from kbundle.errors import BundleFormatError, KbundleError, UsageError
-from kbundle.model import LAST_APPLIED
+from kbundle.core.errors import BundleFormatError, KbundleError, UsageError
+from kbundle.core.model import LAST_APPLIED, SEALED_FIELD, is_sealed
 
 SCHEME = "scrypt-aes-256-gcm"
-ENVELOPE_FIELD = "kbundleEncrypted"
+ENVELOPE_FIELD = SEALED_FIELD
 PASSPHRASE_ENV = "KBUNDLE_PASSPHRASE"
 MIN_PASSPHRASE_CHARS = 12
 
@@ -366,10 +366,6 @@ class SecretKey:
                 raise malformed(f"has both {ENVELOPE_FIELD} and a plaintext {LAST_APPLIED}")
             annotations[LAST_APPLIED] = payload["lastApplied"]
         return opened
-
-
-def is_sealed(obj: dict[str, Any]) -> bool:
-    return ENVELOPE_FIELD in obj
 
 
 def read_passphrase(file: Path | None, env: str | None, *, for_writing: bool) -> bytes:

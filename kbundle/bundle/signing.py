@@ -17,7 +17,7 @@ import binascii
 import hashlib
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, rsa, x448,
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kbundle.bundle.yaml_codec import describe_error
-from kbundle.errors import BundleFormatError, IntegrityError, UsageError
+from kbundle.core.errors import BundleFormatError, IntegrityError, UsageError
 
 ALGORITHM = "Ed25519"
 SIGNATURE_KIND = "KbundleSignature"
@@ -437,3 +437,14 @@ def check_signature(
             "signature does not match the manifest: the bundle was modified after signing"
         ) from None
     return signature.key_id
+
+
+def signer_from(key: Path | None) -> Callable[[bytes], bytes] | None:
+    """What signs manifest bytes with the private key file ``key``, read now, so that a bad
+    key is an error before anything else; None without a key."""
+    return None if key is None else signer_of(load_private_key(key))
+
+
+def signer_of(private: Ed25519PrivateKey) -> Callable[[bytes], bytes]:
+    """Manifest bytes -> the ``signature.yaml`` member that signs them."""
+    return lambda manifest: signature_document(manifest, private)

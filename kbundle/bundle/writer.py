@@ -33,12 +33,22 @@ from kbundle.bundle.layout import (
     object_file,
 )
 from kbundle.bundle.yaml_codec import dump_document, dump_documents
-from kbundle.model import FileEntry, Manifest, group_of, version_of
+from kbundle.core.model import FileEntry, Manifest, group_of, version_of
 
 DEFAULT_COMPRESSION_LEVEL = 10
 CREATED_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 Signer = Callable[[bytes], bytes]  # manifest bytes -> signature.yaml content
 _COPY_CHUNK = 1 << 20
+
+
+def creation_time(now: Callable[[], datetime] | None = None) -> datetime:
+    """A new bundle's ``createdAt``: ``SOURCE_DATE_EPOCH`` when set (reproducible builds),
+    otherwise now; whole seconds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None and epoch.strip():
+        return datetime.fromtimestamp(int(epoch), UTC)
+    current = now() if now else datetime.now(UTC)
+    return current.replace(microsecond=0)
 
 
 def manifest_yaml(manifest: Manifest) -> bytes:

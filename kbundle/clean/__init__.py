@@ -11,7 +11,7 @@ from typing import Any
 
 from kbundle.clean.core import CleanContext, CleanNote, CleanOptions, Rule, Target
 from kbundle.clean.rules import RULES
-from kbundle.model import Object, ObjectRef
+from kbundle.core.model import Object, ObjectRef
 
 __all__ = ["RULES", "CleanContext", "CleanNote", "CleanOptions", "Rule", "clean_object"]
 

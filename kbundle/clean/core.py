@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kbundle.model import Object, ObjectRef, group_of
+from kbundle.core.kinds import GroupKind, group_kind_of
+from kbundle.core.model import Object, ObjectRef
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,6 @@ class Target:
         self.notes.append(CleanNote(self.ref, code, f"{self.ref}: {message}"))
 
 
-GroupKind = tuple[str, str]  # (group, kind), e.g. ("apps", "Deployment"); "" is the core group
-
-
 @dataclass(frozen=True)
 class Rule:
     """One cleaning step: where it applies, what it does, and why (shown in the rule table)."""
@@ -79,7 +77,7 @@ class Rule:
     def applies_to(self, obj: Mapping[str, Any]) -> bool:
         if self.kinds is None:
             return True
-        return (group_of(str(obj.get("apiVersion", ""))), str(obj.get("kind", ""))) in self.kinds
+        return group_kind_of(obj) in self.kinds
 
 
 def kinds(*group_kinds: GroupKind) -> frozenset[GroupKind]:

@@ -10,7 +10,7 @@ from kbundle.clean.core import (
     pop_keys,
     remove_annotations,
 )
-from kbundle.model import LAST_APPLIED
+from kbundle.core.model import LAST_APPLIED
 
 SERVER_METADATA = (
     "uid",

@@ -9,8 +9,6 @@ from __future__ import annotations
 from kbundle.clean import identity, metadata, services, storage, workloads
 from kbundle.clean.core import Rule, kinds
 
-POD_TEMPLATE_OWNERS = kinds(*workloads.TEMPLATE_PATHS)
-
 RULES: tuple[Rule, ...] = (
     # -- every object ----------------------------------------------------------------------
     Rule(
@@ -76,7 +74,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "template-timestamp",
-        POD_TEMPLATE_OWNERS,
+        workloads.TEMPLATE_OWNERS,
         workloads.drop_template_timestamps,
         "creationTimestamp: null in templates is serialisation noise",
     ),

@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 from kbundle.clean.core import Target, child, list_at, remove_annotations
-from kbundle.model import LAST_APPLIED
+from kbundle.core.model import LAST_APPLIED
 
 HEALTH_CHECK = "healthCheckNodePort"
 # Managers that stand for the apiserver itself (its own loopback client), never a user.

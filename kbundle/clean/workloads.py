@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from kbundle.clean.core import (
-    GroupKind,
     Target,
     child,
     drop_if_empty,
@@ -14,21 +13,10 @@ from kbundle.clean.core import (
     pop_keys,
     remove_annotations,
 )
-from kbundle.model import group_of
+from kbundle.core.kinds import POD_LOCATIONS, containers, pod_location
 
-# Where each kind keeps its pod template (CronJob: the job template and the pod template in it).
-TEMPLATE_PATHS: dict[GroupKind, tuple[tuple[str, ...], ...]] = {
-    ("apps", "Deployment"): (("spec", "template"),),
-    ("apps", "StatefulSet"): (("spec", "template"),),
-    ("apps", "DaemonSet"): (("spec", "template"),),
-    ("apps", "ReplicaSet"): (("spec", "template"),),
-    ("batch", "Job"): (("spec", "template"),),
-    ("batch", "CronJob"): (("spec", "jobTemplate"), ("spec", "jobTemplate", "spec", "template")),
-    ("", "ReplicationController"): (("spec", "template"),),
-    ("", "PodTemplate"): (("template",),),
-}
-
-CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+# Kinds that carry templates (CronJob: the job template and the pod template in it).
+TEMPLATE_OWNERS = frozenset(kind for kind, place in POD_LOCATIONS.items() if place.templates)
 
 # The ServiceAccount admission plugin's volume on 1.21+ (the 5 characters are random).
 _KUBE_API_ACCESS = re.compile(r"kube-api-access-[a-z0-9]{5}")
@@ -73,10 +61,8 @@ def drop_injected_token_volume(target: Target) -> None:
         return
     spec["volumes"] = [v for v in list_at(spec, "volumes") if not _named(v, injected)]
     drop_if_empty(spec, "volumes")
-    for list_name in CONTAINER_LISTS:
-        for container in list_at(spec, list_name):
-            if not isinstance(container, dict) or "volumeMounts" not in container:
-                continue
+    for container, _ in containers(spec):
+        if "volumeMounts" in container:
             mounts = list_at(container, "volumeMounts")
             container["volumeMounts"] = [m for m in mounts if not _named(m, injected)]
             drop_if_empty(container, "volumeMounts")
@@ -113,8 +99,8 @@ def drop_generated_job_selector(target: Target) -> None:
 
 def drop_template_timestamps(target: Target) -> None:
     """``creationTimestamp: null`` in a template is serialisation noise, never user intent."""
-    key = (group_of(str(target.obj.get("apiVersion", ""))), str(target.obj.get("kind", "")))
-    for path in TEMPLATE_PATHS.get(key, ()):
+    place = pod_location(target.obj)
+    for path in () if place is None else place.templates:
         template = child(target.obj, *path)
         pop_keys(child(template, "metadata"), "creationTimestamp")
         drop_if_empty(template, "metadata")

@@ -11,7 +11,7 @@ from typing import Any
 
 from kbundle.cluster.discovery import ApiResource, Discovery, discover
 from kbundle.cluster.transport import APPLY_PATCH, ApiError, Target, Transport
-from kbundle.errors import ClusterError
+from kbundle.core.errors import ClusterError
 
 Object = dict[str, Any]
 DEFAULT_PAGE_SIZE = 500

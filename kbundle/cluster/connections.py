@@ -15,10 +15,13 @@ import socket
 import ssl
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import urllib3
-from kubernetes.client import Configuration
+
+if TYPE_CHECKING:
+    from kubernetes.client import Configuration
 
 # A kept-alive connection the server closed in the meantime fails like this on reuse;
 # the request never reached the server, so it is sent again on a fresh connection.

@@ -6,6 +6,7 @@ conflicts. Everything else is the server's final word and is raised at once.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from typing import TypeVar
 from kbundle.cluster.transport import ApiError, Unreachable
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 # 1.20's server-side apply answers 500 for objects it cannot type; retrying never helps.
 PERMANENT_500_MARKERS = (
@@ -35,6 +37,18 @@ def is_transient(error: Exception) -> bool:
             error.server_message.lower()
         )
     return error.status in TRANSIENT_STATUSES
+
+
+def is_transient_on_write(error: Exception) -> bool:
+    """``is_transient``, and the refusal of a Pod created right after its namespace, whose
+    ServiceAccount token does not exist yet (the server says to retry)."""
+    if is_transient(error):
+        return True
+    return (
+        isinstance(error, ApiError)
+        and "service account" in error.server_message.lower()
+        and "retry" in error.server_message.lower()
+    )
 
 
 def with_retries(
@@ -59,6 +73,9 @@ def with_retries(
             wait = delay
             if isinstance(error, ApiError) and error.retry_after is not None:
                 wait = max(wait, error.retry_after)
-            wait = min(wait, max_delay, max(0.0, deadline - clock()))
-            sleep(wait * (0.8 + 0.4 * random.random()))
+            wait = min(wait, max_delay, max(0.0, deadline - clock())) * (
+                0.8 + 0.4 * random.random()
+            )
+            log.info("retrying in %.1fs: %s", wait, error)
+            sleep(wait)
             delay = min(delay * 2, max_delay)

@@ -8,18 +8,20 @@ objects and lose unknown fields of custom resources. How bytes travel is connect
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from kubernetes.client import ApiClient
-
-from kbundle import __version__
 from kbundle.cluster.connections import Answer, ConnectionFailed, connections_for
-from kbundle.errors import ClusterError
+from kbundle.core.errors import ClusterError
+from kbundle.core.version import __version__
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
 
 JSON = "application/json"
 APPLY_PATCH = "application/apply-patch+yaml"
@@ -31,6 +33,8 @@ DEFAULT_TIMEOUT = 120.0  # seconds, for connecting and for each read
 # would otherwise make them fail, or silently lose API groups.
 THROTTLED_ATTEMPTS = 5
 THROTTLED_WAIT_CAP = 5.0  # seconds
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(ClusterError):
@@ -110,10 +114,22 @@ class Transport:
         headers.update(self._fixed_auth if self._fixed_auth is not None else self._auth_headers())
         attempt = 1
         while True:
+            started = time.perf_counter()
             answer = self._send(method, target, payload, headers, timeout)
+            if log.isEnabledFor(logging.DEBUG):  # paths and statuses only, never a body
+                took = (time.perf_counter() - started) * 1000
+                log.debug("%s %s -> %d in %.1f ms", method, target, answer.status, took)
             wait = throttled_wait(answer.status, answer.headers, attempt)
             if wait is None:
                 break
+            log.info(
+                "%s %s: 429 from the apiserver, sending again in %.1fs (attempt %d of %d)",
+                method,
+                path,
+                wait,
+                attempt + 1,
+                THROTTLED_ATTEMPTS,
+            )
             time.sleep(wait * (1 + 0.25 * random.random()))  # jitter: workers spread out
             attempt += 1
         if 200 <= answer.status < 300:

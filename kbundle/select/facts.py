@@ -11,8 +11,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kbundle.model import Object, ObjectRef, group_of
-from kbundle.select.labels import Selector, from_label_selector, from_map
+from kbundle.core.fieldpath import dict_at
+from kbundle.core.kinds import CUSTOM_POD_LOCATIONS, containers, pod_location
+from kbundle.core.model import Object, ObjectRef, group_of
+from kbundle.core.selectors import Selector, from_label_selector, from_map
 from kbundle.select.rules import intrinsic_reason
 
 RBAC = "rbac.authorization.k8s.io"
@@ -65,16 +67,16 @@ def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
     references: set[ObjectRef] = set()
     extras: dict[str, Any] = {}
 
-    pod_specs = list(_pod_specs(obj))
-    for spec in pod_specs:
+    pods = list(_pods(obj))
+    for spec, _ in pods:
         references |= _pod_spec_references(spec, ref.namespace)
-    if pod_specs:
-        extras["pod_labels"] = _pod_labels(obj)
+    if pods:
+        extras["pod_labels"] = pods[0][1]
 
     specific = _SPECIFIC.get((group, kind))
     if specific is not None:
         references |= specific(obj, ref, extras)
-    elif (group, kind) not in _NO_GENERIC_SCAN and (crd_name is not None or not pod_specs):
+    elif (group, kind) not in _NO_GENERIC_SCAN and (crd_name is not None or not pods):
         references |= set(_generic_references(obj.get("spec"), ref.namespace))
     if crd_name is not None:
         references.add(ObjectRef("apiextensions.k8s.io", "CustomResourceDefinition", "", crd_name))
@@ -104,30 +106,15 @@ def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
 # -- pods and pod templates -----------------------------------------------------------------
 
 
-def _pod_specs(obj: Object) -> Iterator[dict[str, Any]]:
-    """Pod specs wherever they sit: a Pod, ``template`` (any workload), CronJob templates."""
-    spec = obj.get("spec") or {}
-    candidates = [
-        spec if obj.get("kind") == "Pod" else None,
-        (obj.get("template") or {}).get("spec"),  # PodTemplate
-        (spec.get("template") or {}).get("spec"),
-        (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec"),
-    ]
-    for candidate in candidates:
-        if isinstance(candidate, dict) and isinstance(candidate.get("containers"), list):
-            yield candidate
-
-
-def _pod_labels(obj: Object) -> dict[str, str]:
-    if obj.get("kind") == "Pod":
-        return dict((obj.get("metadata") or {}).get("labels") or {})
-    spec = obj.get("spec") or {}
-    template = (
-        spec.get("template")
-        or obj.get("template")
-        or (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {})
-    )
-    return dict((template.get("metadata") or {}).get("labels") or {})
+def _pods(obj: Object) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
+    """The spec and labels of each pod the object runs (or is), where its kind keeps them;
+    for a kind kbundle does not know, wherever a workload-shaped custom resource could. Only
+    a spec with a list of containers counts."""
+    place = pod_location(obj)
+    for location in CUSTOM_POD_LOCATIONS if place is None else (place,):
+        spec = dict_at(obj, *location.spec)
+        if spec is not None and isinstance(spec.get("containers"), list):
+            yield spec, dict(dict_at(obj, *location.metadata, "labels") or {})
 
 
 def _pod_spec_references(spec: dict[str, Any], namespace: str) -> set[ObjectRef]:
@@ -165,7 +152,7 @@ def _pod_spec_references(spec: dict[str, Any], namespace: str) -> set[ObjectRef]
             if key in ("configMap", "secret", "projected", "persistentVolumeClaim"):
                 continue
             found |= set(_generic_references(value, namespace))
-    for container in _containers(spec):
+    for container, _ in containers(spec):
         for env in container.get("env") or []:
             source = env.get("valueFrom") or {}
             add("", "ConfigMap", (source.get("configMapKeyRef") or {}).get("name"))
@@ -174,11 +161,6 @@ def _pod_spec_references(spec: dict[str, Any], namespace: str) -> set[ObjectRef]
             add("", "ConfigMap", (env_from.get("configMapRef") or {}).get("name"))
             add("", "Secret", (env_from.get("secretRef") or {}).get("name"))
     return found
-
-
-def _containers(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        yield from spec.get(key) or []
 
 
 # -- kind-specific relations ----------------------------------------------------------------

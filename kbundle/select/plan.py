@@ -14,11 +14,11 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from kbundle.errors import UsageError
-from kbundle.model import ManifestWarning, ObjectRef
+from kbundle.core.errors import UsageError
+from kbundle.core.model import ManifestWarning, ObjectRef
+from kbundle.core.selectors import Selector
 from kbundle.select import rules
 from kbundle.select.facts import ObjectFacts
-from kbundle.select.labels import Selector
 
 
 @dataclass(frozen=True)
@@ -244,12 +244,16 @@ def _derived_reason(
         service = index.by_ref.get(ObjectRef("", "Service", fact.ref.namespace, fact.ref.name))
         if service is not None and service.service_has_selector:
             return rules.ENDPOINTS_OF_SELECTOR
-    if kind == ("discovery.k8s.io", "EndpointSlice") and rules.is_controller_managed_slice(fact):
+    if kind == ("discovery.k8s.io", "EndpointSlice") and rules.is_controller_managed_slice(
+        fact.managed_by
+    ):
         return rules.MANAGED_SLICE
     if kind == ("", "Secret") and fact.token_for is not None:
         account = index.by_ref.get(
             ObjectRef("", "ServiceAccount", fact.ref.namespace, fact.token_for)
         )
-        if rules.is_generated_token(fact, account.listed_secrets if account else None):
+        if rules.is_generated_token(
+            fact.ref.name, fact.token_for, account.listed_secrets if account else None
+        ):
             return rules.GENERATED_TOKEN
     return None

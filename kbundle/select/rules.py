@@ -11,12 +11,8 @@ Three tiers, each rule with its reason (the reason is what the manifest records)
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-from kbundle.model import Object, group_of
-
-if TYPE_CHECKING:
-    from kbundle.select.facts import ObjectFacts
+from kbundle.core.model import Object, group_of
 
 NOT_EXPORTED_KINDS: dict[str, str] = {
     "Event": "events are a log of what happened, not desired state",
@@ -87,20 +83,21 @@ def intrinsic_reason(obj: Object) -> str | None:
     return None
 
 
-def is_generated_token(facts: ObjectFacts, account_secrets: frozenset[str] | None) -> bool:
-    """A token Secret the token controller made, not one a user asked for.
+def is_generated_token(
+    name: str, token_for: str | None, account_secrets: frozenset[str] | None
+) -> bool:
+    """Whether the token Secret ``name`` (for the account ``token_for``) is one the token
+    controller made, not one a user asked for.
 
     Generated tokens are listed in their ServiceAccount's ``secrets``; user-made ones are
     not. Without the account (not readable), fall back to the generated name pattern.
     """
-    if facts.token_for is None:
+    if token_for is None:
         return False
     if account_secrets is not None:
-        return facts.ref.name in account_secrets
-    return facts.ref.name.startswith(f"{facts.token_for}-token-") and bool(
-        _GENERATED_SUFFIX.search(facts.ref.name)
-    )
+        return name in account_secrets
+    return name.startswith(f"{token_for}-token-") and bool(_GENERATED_SUFFIX.search(name))
 
 
-def is_controller_managed_slice(facts: ObjectFacts) -> bool:
-    return facts.managed_by in _CONTROLLER_SLICE_MANAGERS
+def is_controller_managed_slice(managed_by: str | None) -> bool:
+    return managed_by in _CONTROLLER_SLICE_MANAGERS

@@ -1,30 +1,38 @@
 """The transform contract: one object in, zero or more objects out, every change recorded.
 
-Transforms run between reading a verified bundle and applying it (and, later, in
-``kbundle transform`` and ``kbundle render``). They are pure: no I/O, no mutation of their
-input. A transform that wants to tell the user what it changed records a ``Rewrite``.
+Transforms run between reading a verified bundle and applying it (``kbundle import`` and
+``clone``), or writing it again (``kbundle transform`` and ``render``). They are pure: no I/O,
+no mutation of their input. A transform that wants to tell the user what it changed records
+a ``Rewrite``. This module is the plugin API: ``Transform``, ``TransformContext``,
+``TransformOutput`` and ``Rewrite``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from kbundle.cluster.discovery import Discovery
-from kbundle.model import Manifest, Object, ObjectRef
+from kbundle.core.model import Manifest, Object, ObjectRef, Rewrite
 
-TransformResult = Object | list[Object] | None  # None drops the object
+if TYPE_CHECKING:
+    from kbundle.cluster.discovery import Discovery
 
+__all__ = [
+    "ABSENT",
+    "SECRET_VALUE",
+    "Rewrite",
+    "Transform",
+    "TransformContext",
+    "TransformOutput",
+    "describe",
+]
 
-@dataclass(frozen=True)
-class Rewrite:
-    """One change a transform made, for the import report (never carries Secret data)."""
+TransformOutput = Object | list[Object] | None  # None drops the object
 
-    transform: str
-    ref: ObjectRef
-    path: str  # where in the object, e.g. "subjects[1].namespace"
-    before: str
-    after: str
+# What a Rewrite shows in place of a value: none there (the before of an added field, the
+# after of a removed one), or one that could hold a Secret's data.
+ABSENT = "(absent)"
+SECRET_VALUE = "(secret value)"
 
 
 @dataclass
@@ -46,7 +54,7 @@ class Transform(Protocol):
     @property
     def name(self) -> str: ...
 
-    def __call__(self, obj: Object, context: TransformContext) -> TransformResult: ...
+    def __call__(self, obj: Object, context: TransformContext) -> TransformOutput: ...
 
 
 def describe(transform: Transform) -> dict[str, Any]:

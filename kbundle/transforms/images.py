@@ -2,7 +2,8 @@
 
 An air-gapped destination cannot reach the registries a bundle's images name; its images
 are mirrored under another host (and often another path). This rewrites the ``image`` of
-every container, init container and ephemeral container in pod specs and pod templates,
+every container, init container and ephemeral container in the pod specs and pod templates
+of built-in kinds (``kbundle.core.kinds``; a custom resource's template is left alone),
 keeping the repository path, tag and digest, so the same image is pulled from the mirror (a
 digest still pins the exact bits).
 
@@ -27,16 +28,17 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from kbundle.errors import UsageError
-from kbundle.model import Object, ObjectRef
+from kbundle.core.errors import UsageError
+from kbundle.core.fieldpath import render_path
+from kbundle.core.kinds import pod_containers
+from kbundle.core.model import Object, ObjectRef
+from kbundle.transforms.args import old_new_mapping, usage
 from kbundle.transforms.base import TransformContext
-from kbundle.transforms.registry import register
-from kbundle.transforms.walk import CONTAINER_LISTS, Path, render_path
 
 NAME = "map-registry"
 FLAG = "--map-registry"
@@ -44,20 +46,6 @@ DOCKER_HUB = "docker.io"
 # Docker Hub's other spellings; runtimes normalise them to docker.io.
 DOCKER_HUB_ALIASES = frozenset({DOCKER_HUB, "index.docker.io", "registry-1.docker.io"})
 OFFICIAL_IMAGES = "library"  # Docker Hub's namespace for one-component names
-
-# Where each kind keeps the pod spec its controller stamps out. Matched on kind alone, so
-# every version of a kind (extensions/v1beta1 Deployment, batch/v1beta1 CronJob) is covered.
-POD_SPECS: dict[str, Path] = {
-    "Pod": ("spec",),
-    "PodTemplate": ("template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
 
 Repository = tuple[str, ...]  # (host, *path components), Docker Hub spelled out
 
@@ -218,9 +206,7 @@ def _text(repository: Repository) -> str:
 
 
 def _usage(value: str, problem: str) -> UsageError:
-    """One line naming the value exactly as given (quoted if empty or holding a line break)."""
-    shown = value if value and value.isprintable() else repr(value)
-    return UsageError(f"{FLAG} {shown}: {problem}", hint=_HINT)
+    return usage(FLAG, value, problem, _HINT)
 
 
 # -- the transform --------------------------------------------------------------------------
@@ -246,7 +232,7 @@ class RegistryMapping:
         """A deep copy of ``obj`` with its images mapped; each change recorded."""
         result = copy.deepcopy(obj)
         ref = ObjectRef.of(obj)
-        for container, path in _containers(result):
+        for container, path in pod_containers(result):
             image = container.get("image")
             if not isinstance(image, str):
                 continue
@@ -288,35 +274,6 @@ class UnmappableImage(ValueError):
         )
 
 
-def _containers(obj: Object) -> Iterator[tuple[dict[str, Any], Path]]:
-    """Each container of the object's pod spec, with its path; nothing for other kinds or
-    for fields of unexpected types."""
-    path = POD_SPECS.get(str(obj.get("kind", "")))
-    if path is None:
-        return
-    spec: Any = obj
-    for key in path:
-        spec = spec.get(key) if isinstance(spec, dict) else None
-    if not isinstance(spec, dict):
-        return
-    for list_name in CONTAINER_LISTS:
-        containers = spec.get(list_name)
-        if not isinstance(containers, list):
-            continue
-        for index, container in enumerate(containers):
-            if isinstance(container, dict):
-                yield container, (*path, list_name, index)
-
-
-@register(NAME)
 def registry_mapping(args: Mapping[str, Any]) -> RegistryMapping:
     """A rules file's ``{"mapping": {OLD: NEW}}``: the inverse of ``describe()``'s args."""
-    unknown = sorted(set(args) - {"mapping"})
-    if unknown:
-        raise UsageError(f"{NAME}: unknown argument {unknown[0]!r}", hint=_HINT)
-    mapping = args.get("mapping")
-    if not isinstance(mapping, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
-    ):
-        raise UsageError(f"{NAME}: 'mapping' must map OLD strings to NEW strings", hint=_HINT)
-    return RegistryMapping(mapping)
+    return RegistryMapping(old_new_mapping(NAME, args, _HINT))

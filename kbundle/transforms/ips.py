@@ -29,23 +29,24 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
-from kbundle.apply.prepare import KEEP_CLUSTER_IPS
-from kbundle.errors import UsageError
-from kbundle.model import Object, ObjectRef
-from kbundle.transforms.base import TransformContext
-from kbundle.transforms.registry import register
-from kbundle.transforms.walk import (
-    CONTAINER_LISTS,
-    POD_SPECS,
-    Path,
-    Segment,
-    render_path,
+from kbundle.core.errors import UsageError
+from kbundle.core.fieldpath import Path, Segment, dict_at, dicts, get, indices, render_path
+from kbundle.core.kinds import (
+    CLUSTER_IP,
+    CLUSTER_IPS,
+    ENDPOINT_ADDRESS_LISTS,
+    ENDPOINT_SLICE,
+    ENDPOINTS,
+    EXTERNAL_IPS,
+    IP_ADDRESS_TYPES,
+    KEEP_CLUSTER_IPS,
+    LOAD_BALANCER_IP,
+    SERVICE,
+    group_kind_of,
+    pod_containers,
 )
-from kbundle.transforms.walk import dict_at as _dict_at
-from kbundle.transforms.walk import dicts as _dicts
-from kbundle.transforms.walk import get as _get
-from kbundle.transforms.walk import group_kind as _group_kind
-from kbundle.transforms.walk import indices as _indices
+from kbundle.core.model import Object, ObjectRef
+from kbundle.transforms.base import TransformContext
 
 FLAG = "--map-ip"
 DATA_FLAG = "--map-ip-in-data"
@@ -164,7 +165,7 @@ class IpMapping:
     def __call__(self, obj: Object, context: TransformContext) -> Object:
         """A rewritten deep copy of ``obj``; each change, and each address left, is recorded."""
         result = copy.deepcopy(obj)
-        if not self.mapping or _group_kind(obj) == ("", "Secret"):
+        if not self.mapping or group_kind_of(obj) == ("", "Secret"):
             return result  # a Secret is never read, so none of its values can be reported
         ref = ObjectRef.of(obj)
 
@@ -177,13 +178,12 @@ class IpMapping:
         return result
 
     def describe(self) -> dict[str, Any]:
-        """What the manifest records; ``_from_args(describe()["args"])`` rebuilds it."""
+        """What the manifest records; ``ip_mapping(describe()["args"])`` rebuilds it."""
         mapping = {str(src): str(dst) for src, dst in self.mapping}
         return {"name": self.name, "args": {"mapping": mapping, "inData": self.in_data}}
 
 
-@register(NAME)
-def _from_args(args: Mapping[str, Any]) -> IpMapping:
+def ip_mapping(args: Mapping[str, Any]) -> IpMapping:
     """A rules file's ``{"mapping": {SRC: DST, ...}, "inData": bool}``, checked like the flag."""
     unknown = sorted(set(args) - {"mapping", "inData"})
     if unknown:
@@ -233,7 +233,7 @@ class _Rewriter:
 
         Anything that is no address (``None`` of a headless Service, empty) is left silently.
         """
-        before = _get(parent, key)
+        before = get(parent, key)
         parsed = _parse_address(before)
         if parsed is None:
             return False
@@ -246,13 +246,13 @@ class _Rewriter:
 
     def text(self, parent: Any, key: Segment, path: Path) -> None:
         """Free text: whole addresses in a mapped range change, everything else stays."""
-        before = _get(parent, key)
+        before = get(parent, key)
         if isinstance(before, str):
             self.set(parent, key, path, _ADDRESS.sub(self._in_text, before))
 
     def set(self, parent: Any, key: Segment, path: Path, after: str) -> None:
         """Put ``after`` at ``parent[key]``, recording it if that is a change."""
-        before = _get(parent, key)
+        before = get(parent, key)
         if after != before:
             parent[key] = after
             self.record(render_path(path), "" if before is None else str(before), after)
@@ -273,15 +273,9 @@ def _parse_address(value: Any) -> Address | None:
         return None
 
 
-# -- reading objects that may be malformed --------------------------------------------------
-
-
 # -- the rules: one place addresses live each, in the order they run ------------------------
 
 Rule = Callable[[Object, _Rewriter], None]
-
-ENDPOINT_ADDRESS_LISTS = ("addresses", "notReadyAddresses")
-IP_ADDRESS_TYPES = ("IPv4", "IPv6")  # the third, FQDN, holds names (a tuple: any value tests)
 
 
 def _service_cluster_ips(obj: Object, rw: _Rewriter) -> None:
@@ -290,17 +284,17 @@ def _service_cluster_ips(obj: Object, rw: _Rewriter) -> None:
     spec = _service_spec(obj)
     if spec is None:
         return
-    mapped = [rw.address(spec, "clusterIP", ("spec", "clusterIP"))]
-    cluster_ips = spec.get("clusterIPs")
-    for j in _indices(spec, "clusterIPs"):
-        mapped.append(rw.address(cluster_ips, j, ("spec", "clusterIPs", j)))
+    mapped = [rw.address(spec, CLUSTER_IP, ("spec", CLUSTER_IP))]
+    cluster_ips = spec.get(CLUSTER_IPS)
+    for j in indices(spec, CLUSTER_IPS):
+        mapped.append(rw.address(cluster_ips, j, ("spec", CLUSTER_IPS, j)))
     if any(mapped):
         _keep_cluster_ips(obj, rw)
 
 
 def _keep_cluster_ips(obj: Object, rw: _Rewriter) -> None:
     """The mark import looks for (and removes) before it would clear the cluster IPs."""
-    metadata = _dict_at(obj, "metadata")
+    metadata = dict_at(obj, "metadata")
     if metadata is None:
         return
     if metadata.get("annotations") is None:
@@ -314,47 +308,47 @@ def _keep_cluster_ips(obj: Object, rw: _Rewriter) -> None:
 def _service_external_ips(obj: Object, rw: _Rewriter) -> None:
     """``externalIPs``: addresses the nodes accept traffic for, often in a mapped network."""
     spec = _service_spec(obj)
-    external_ips = _get(spec, "externalIPs")
-    for j in _indices(spec, "externalIPs"):
-        rw.address(external_ips, j, ("spec", "externalIPs", j))
+    external_ips = get(spec, EXTERNAL_IPS)
+    for j in indices(spec, EXTERNAL_IPS):
+        rw.address(external_ips, j, ("spec", EXTERNAL_IPS, j))
 
 
 def _service_load_balancer_ip(obj: Object, rw: _Rewriter) -> None:
     """``loadBalancerIP``: the address a user asked the load balancer for."""
-    rw.address(_service_spec(obj), "loadBalancerIP", ("spec", "loadBalancerIP"))
+    rw.address(_service_spec(obj), LOAD_BALANCER_IP, ("spec", LOAD_BALANCER_IP))
 
 
 def _service_spec(obj: Object) -> dict[str, Any] | None:
-    return _dict_at(obj, "spec") if _group_kind(obj) == ("", "Service") else None
+    return dict_at(obj, "spec") if group_kind_of(obj) == SERVICE else None
 
 
 def _endpoints(obj: Object, rw: _Rewriter) -> None:
     """Ready and not-ready addresses of hand-written Endpoints (selector-less Services)."""
-    if _group_kind(obj) != ("", "Endpoints"):
+    if group_kind_of(obj) != ENDPOINTS:
         return
-    for i, subset in _dicts(obj, "subsets"):
+    for i, subset in dicts(obj, "subsets"):
         for list_name in ENDPOINT_ADDRESS_LISTS:
-            for j, address in _dicts(subset, list_name):
+            for j, address in dicts(subset, list_name):
                 rw.address(address, "ip", ("subsets", i, list_name, j, "ip"))
 
 
 def _endpoint_slice(obj: Object, rw: _Rewriter) -> None:
     """Endpoint addresses of an IPv4 or IPv6 EndpointSlice, at any version."""
-    if _group_kind(obj) != ("discovery.k8s.io", "EndpointSlice"):
+    if group_kind_of(obj) != ENDPOINT_SLICE:
         return
     if obj.get("addressType") not in IP_ADDRESS_TYPES:
         return
-    for i, endpoint in _dicts(obj, "endpoints"):
+    for i, endpoint in dicts(obj, "endpoints"):
         addresses = endpoint.get("addresses")
-        for j in _indices(endpoint, "addresses"):
+        for j in indices(endpoint, "addresses"):
             rw.address(addresses, j, ("endpoints", i, "addresses", j))
 
 
 def _config_map_data(obj: Object, rw: _Rewriter) -> None:
     """Text configuration (``data``; ``binaryData`` is opaque)."""
-    if _group_kind(obj) != ("", "ConfigMap"):
+    if group_kind_of(obj) != ("", "ConfigMap"):
         return
-    data = _dict_at(obj, "data")
+    data = dict_at(obj, "data")
     for key in list(data or {}):
         rw.text(data, key, ("data", key))
 
@@ -362,14 +356,9 @@ def _config_map_data(obj: Object, rw: _Rewriter) -> None:
 def _container_env(obj: Object, rw: _Rewriter) -> None:
     """Env values of every container of every pod spec or template: where applications are
     most often handed an address."""
-    path = POD_SPECS.get(_group_kind(obj))
-    spec = None if path is None else _dict_at(obj, *path)
-    if path is None or spec is None:
-        return
-    for list_name in CONTAINER_LISTS:
-        for i, container in _dicts(spec, list_name):
-            for j, variable in _dicts(container, "env"):
-                rw.text(variable, "value", (*path, list_name, i, "env", j, "value"))
+    for container, at in pod_containers(obj):
+        for j, variable in dicts(container, "env"):
+            rw.text(variable, "value", (*at, "env", j, "value"))
 
 
 RULES: tuple[Rule, ...] = (

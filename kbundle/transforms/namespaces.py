@@ -20,29 +20,24 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from kbundle.errors import UsageError
-from kbundle.model import Object, ObjectRef
-from kbundle.transforms.base import TransformContext
-from kbundle.transforms.registry import register
-from kbundle.transforms.walk import (
-    CONTAINER_LISTS,
-    POD_SPECS,
+from kbundle.core.errors import UsageError
+from kbundle.core.fieldpath import Path, Segment, dict_at, dicts, get, indices, render_path
+from kbundle.core.kinds import (
+    NAMESPACE,
+    SERVICE,
     GroupKind,
-    Path,
-    Segment,
-    render_path,
+    group_kind_of,
+    pod_containers,
+    pod_spec,
 )
-from kbundle.transforms.walk import dict_at as _dict_at
-from kbundle.transforms.walk import dicts as _dicts
-from kbundle.transforms.walk import get as _get
-from kbundle.transforms.walk import group_kind as _group_kind
-from kbundle.transforms.walk import indices as _indices
+from kbundle.core.model import Object, ObjectRef
+from kbundle.core.names import NAMESPACE_NAME
+from kbundle.transforms.base import TransformContext
 
 FLAG = "--map-namespace"
+NAME = "map-namespace"
 NAME_LABEL = "kubernetes.io/metadata.name"  # the apiserver sets it to the namespace's name
 
-
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _HINT = f"give each mapping as OLD=NEW, e.g. {FLAG} shop=shop-restored"
 _CHAIN = "chained mappings depend on their order; map each namespace to its final name"
 
@@ -70,8 +65,9 @@ def _split(value: str) -> tuple[str, str]:
     if not equals:
         raise _usage(value, "expected OLD=NEW")
     for name in (old, new):
-        if _DNS_LABEL.fullmatch(name) is None:
-            raise _usage(value, f"{name!r} is not a valid namespace name")
+        problem = NAMESPACE_NAME.problem(name)
+        if problem is not None:
+            raise _usage(value, f"{name!r} {problem}")
     return old, new
 
 
@@ -105,7 +101,7 @@ class NamespaceMapping:
     """Rename namespaces and rewrite every reference to them (``--map-namespace``)."""
 
     mapping: Mapping[str, str]  # old -> new, validated
-    name: str = "map-namespace"
+    name: str = NAME
     _patterns: _Patterns | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -126,7 +122,7 @@ class NamespaceMapping:
             context.record(self.name, ref, path, before, after)
 
         rewriter = _Rewriter(self.mapping, self._patterns, record)
-        for rule in _SECRET_RULES if _group_kind(obj) == ("", "Secret") else RULES:
+        for rule in _SECRET_RULES if group_kind_of(obj) == ("", "Secret") else RULES:
             rule(result, rewriter)
         return result
 
@@ -134,8 +130,7 @@ class NamespaceMapping:
         return {"name": self.name, "args": {"mapping": dict(self.mapping)}}
 
 
-@register("map-namespace")
-def _from_args(args: Mapping[str, Any]) -> NamespaceMapping:
+def namespace_mapping(args: Mapping[str, Any]) -> NamespaceMapping:
     """The rules-file form: ``{mapping: {old: new}}``."""
     mapping = args.get("mapping")
     if not isinstance(mapping, Mapping) or not all(
@@ -188,16 +183,13 @@ class _Rewriter:
         return pattern.sub(lambda match: self.mapping[match.group(1)], text)
 
     def _replace(self, parent: Any, key: Segment, path: Path, change: Callable[[str], str]) -> None:
-        before = _get(parent, key)
+        before = get(parent, key)
         if not isinstance(before, str):
             return
         after = change(before)
         if after != before:
             parent[key] = after
             self.record(render_path(path), before, after)
-
-
-# -- reading objects that may be malformed --------------------------------------------------
 
 
 # -- the rules: one kind of reference each, in the order they run ---------------------------
@@ -269,20 +261,20 @@ def _object_namespace(obj: Object, rw: _Rewriter) -> None:
 def _namespace_object(obj: Object, rw: _Rewriter) -> None:
     """The Namespace is renamed, with its name label: a stale label would make selectors on
     ``kubernetes.io/metadata.name`` match a namespace by its old name."""
-    if _group_kind(obj) != ("", "Namespace"):
+    if group_kind_of(obj) != NAMESPACE:
         return
     rw.namespace(obj.get("metadata"), "name", ("metadata", "name"))
-    labels = _dict_at(obj, "metadata", "labels")
+    labels = dict_at(obj, "metadata", "labels")
     rw.namespace(labels, NAME_LABEL, ("metadata", "labels", NAME_LABEL))
 
 
 def _binding_subjects(obj: Object, rw: _Rewriter) -> None:
     """ServiceAccount subjects, else the binding grants nothing in the destination. A subject
     without ``namespace`` means the binding's own, which moves by itself: left absent."""
-    group, kind = _group_kind(obj)
+    group, kind = group_kind_of(obj)
     if group != "rbac.authorization.k8s.io" or kind not in BINDINGS:
         return
-    for i, subject in _dicts(obj, "subjects"):
+    for i, subject in dicts(obj, "subjects"):
         if subject.get("kind") == "ServiceAccount":
             rw.namespace(subject, "namespace", ("subjects", i, "namespace"))
 
@@ -291,10 +283,10 @@ def _persistent_volume(obj: Object, rw: _Rewriter) -> None:
     """The claim a volume is reserved for (a stale one never binds), and the Secrets of its
     volume source (``*SecretRef``/``secretRef``, azureFile's ``secretNamespace``), which are
     exported with the volume and so move with their namespace."""
-    if _group_kind(obj) != ("", "PersistentVolume"):
+    if group_kind_of(obj) != ("", "PersistentVolume"):
         return
-    rw.namespace(_dict_at(obj, "spec", "claimRef"), "namespace", ("spec", "claimRef", "namespace"))
-    spec = _dict_at(obj, "spec") or {}
+    rw.namespace(dict_at(obj, "spec", "claimRef"), "namespace", ("spec", "claimRef", "namespace"))
+    spec = dict_at(obj, "spec") or {}
     for source_name, source in spec.items():
         if not isinstance(source, dict) or source_name == "claimRef":
             continue
@@ -308,31 +300,31 @@ def _persistent_volume(obj: Object, rw: _Rewriter) -> None:
 def _admission_webhooks(obj: Object, rw: _Rewriter) -> None:
     """The Service each webhook calls, and its namespaceSelector (commonly ``NotIn`` a list
     of namespaces to exempt)."""
-    group, kind = _group_kind(obj)
+    group, kind = group_kind_of(obj)
     if group != "admissionregistration.k8s.io" or kind not in WEBHOOK_CONFIGURATIONS:
         return
-    for i, webhook in _dicts(obj, "webhooks"):
+    for i, webhook in dicts(obj, "webhooks"):
         at = ("webhooks", i)
-        service = _dict_at(webhook, "clientConfig", "service")
+        service = dict_at(webhook, "clientConfig", "service")
         rw.namespace(service, "namespace", (*at, "clientConfig", "service", "namespace"))
         _selector(rw, webhook.get("namespaceSelector"), (*at, "namespaceSelector"))
 
 
 def _service_references(obj: Object, rw: _Rewriter) -> None:
     """CRD conversion webhooks and APIServices: the apiserver calls these Services."""
-    for path in SERVICE_REFERENCES.get(_group_kind(obj), ()):
-        rw.namespace(_dict_at(obj, *path), "namespace", (*path, "namespace"))
+    for path in SERVICE_REFERENCES.get(group_kind_of(obj), ()):
+        rw.namespace(dict_at(obj, *path), "namespace", (*path, "namespace"))
 
 
 def _network_policy_peers(obj: Object, rw: _Rewriter) -> None:
     """Peers chosen by namespace name: stale, the policy admits or blocks the wrong traffic."""
-    group, kind = _group_kind(obj)
+    group, kind = group_kind_of(obj)
     if kind != "NetworkPolicy" or group not in NETWORKING:
         return
-    spec = _dict_at(obj, "spec")
+    spec = dict_at(obj, "spec")
     for direction, peers in (("ingress", "from"), ("egress", "to")):
-        for i, rule in _dicts(spec, direction):
-            for j, peer in _dicts(rule, peers):
+        for i, rule in dicts(spec, direction):
+            for j, peer in dicts(rule, peers):
                 at = ("spec", direction, i, peers, j, "namespaceSelector")
                 _selector(rw, peer.get("namespaceSelector"), at)
 
@@ -342,80 +334,66 @@ def _selector(rw: _Rewriter, selector: Any, path: Path) -> None:
     if not isinstance(selector, dict):
         return
     rw.namespace(selector.get("matchLabels"), NAME_LABEL, (*path, "matchLabels", NAME_LABEL))
-    for i, expression in _dicts(selector, "matchExpressions"):
+    for i, expression in dicts(selector, "matchExpressions"):
         if expression.get("key") != NAME_LABEL or expression.get("operator") not in SET_OPERATORS:
             continue
         values = expression.get("values")
-        for j in _indices(expression, "values"):
+        for j in indices(expression, "values"):
             rw.namespace(values, j, (*path, "matchExpressions", i, "values", j))
-
-
-def _pod_spec(obj: Object) -> tuple[dict[str, Any], Path] | None:
-    path = POD_SPECS.get(_group_kind(obj))
-    if path is None:
-        return None
-    spec = _dict_at(obj, *path)
-    return None if spec is None else (spec, path)
 
 
 def _pod_affinity(obj: Object, rw: _Rewriter) -> None:
     """(Anti-)affinity terms name the namespaces whose pods they match."""
-    found = _pod_spec(obj)
+    found = pod_spec(obj)
     if found is None:
         return
     for term, at in _affinity_terms(*found):
         names = term.get("namespaces")
-        for j in _indices(term, "namespaces"):
+        for j in indices(term, "namespaces"):
             rw.namespace(names, j, (*at, "namespaces", j))
         _selector(rw, term.get("namespaceSelector"), (*at, "namespaceSelector"))
 
 
 def _affinity_terms(spec: dict[str, Any], path: Path) -> Iterator[tuple[dict[str, Any], Path]]:
     for kind in AFFINITIES:
-        affinity = _dict_at(spec, "affinity", kind)
+        affinity = dict_at(spec, "affinity", kind)
         at = (*path, "affinity", kind)
-        for i, term in _dicts(affinity, REQUIRED):
+        for i, term in dicts(affinity, REQUIRED):
             yield term, (*at, REQUIRED, i)
-        for i, weighted in _dicts(affinity, PREFERRED):
-            inner = _dict_at(weighted, "podAffinityTerm")
+        for i, weighted in dicts(affinity, PREFERRED):
+            inner = dict_at(weighted, "podAffinityTerm")
             if inner is not None:
                 yield inner, (*at, PREFERRED, i, "podAffinityTerm")
 
 
 def _container_dns_names(obj: Object, rw: _Rewriter) -> None:
     """Env values, commands and args: where applications are told which service to call."""
-    found = _pod_spec(obj)
-    if found is None:
-        return
-    spec, path = found
-    for list_name in CONTAINER_LISTS:
-        for i, container in _dicts(spec, list_name):
-            at = (*path, list_name, i)
-            for j, variable in _dicts(container, "env"):
-                rw.dns_names(variable, "value", (*at, "env", j, "value"))
-            for words in ("command", "args"):
-                for j in _indices(container, words):
-                    rw.dns_names(container[words], j, (*at, words, j))
+    for container, at in pod_containers(obj):
+        for j, variable in dicts(container, "env"):
+            rw.dns_names(variable, "value", (*at, "env", j, "value"))
+        for words in ("command", "args"):
+            for j in indices(container, words):
+                rw.dns_names(container[words], j, (*at, words, j))
 
 
 def _dns_search_domains(obj: Object, rw: _Rewriter) -> None:
     """``dnsConfig.searches`` entries such as ``shop.svc.cluster.local``: short names like
     ``api`` resolve through them."""
-    found = _pod_spec(obj)
+    found = pod_spec(obj)
     if found is None:
         return
     spec, path = found
-    dns_config = _dict_at(spec, "dnsConfig")
-    searches = _get(dns_config, "searches")
-    for j in _indices(dns_config, "searches"):
+    dns_config = dict_at(spec, "dnsConfig")
+    searches = get(dns_config, "searches")
+    for j in indices(dns_config, "searches"):
         rw.search_domain(searches, j, (*path, "dnsConfig", "searches", j))
 
 
 def _config_map_data(obj: Object, rw: _Rewriter) -> None:
     """Text configuration (``data``; ``binaryData`` is opaque)."""
-    if _group_kind(obj) != ("", "ConfigMap"):
+    if group_kind_of(obj) != ("", "ConfigMap"):
         return
-    data = _dict_at(obj, "data")
+    data = dict_at(obj, "data")
     for key in list(data or {}):
         rw.dns_names(data, key, ("data", key))
 
@@ -423,36 +401,36 @@ def _config_map_data(obj: Object, rw: _Rewriter) -> None:
 def _ingress(obj: Object, rw: _Rewriter) -> None:
     """Controller annotations (upstreams, snippets), rule hosts and, to keep TLS matching the
     rules, TLS hosts."""
-    group, kind = _group_kind(obj)
+    group, kind = group_kind_of(obj)
     if kind != "Ingress" or group not in NETWORKING:
         return
-    annotations = _dict_at(obj, "metadata", "annotations")
+    annotations = dict_at(obj, "metadata", "annotations")
     for key in list(annotations or {}):
         rw.dns_names(annotations, key, ("metadata", "annotations", key))
-    spec = _dict_at(obj, "spec")
-    for i, rule in _dicts(spec, "rules"):
+    spec = dict_at(obj, "spec")
+    for i, rule in dicts(spec, "rules"):
         rw.dns_names(rule, "host", ("spec", "rules", i, "host"))
-    for i, tls in _dicts(spec, "tls"):
-        for j in _indices(tls, "hosts"):
+    for i, tls in dicts(spec, "tls"):
+        for j in indices(tls, "hosts"):
             rw.dns_names(tls["hosts"], j, ("spec", "tls", i, "hosts", j))
 
 
 def _external_name(obj: Object, rw: _Rewriter) -> None:
     """An ExternalName Service is a CNAME, often to a service of another namespace."""
-    if _group_kind(obj) == ("", "Service"):
-        rw.dns_names(_dict_at(obj, "spec"), "externalName", ("spec", "externalName"))
+    if group_kind_of(obj) == SERVICE:
+        rw.dns_names(dict_at(obj, "spec"), "externalName", ("spec", "externalName"))
 
 
 def _custom_resource_spec(obj: Object, rw: _Rewriter) -> None:
     """Every string in a custom resource's spec: operators are commonly given service URLs,
     and their schemas are unknown here."""
-    group, _ = _group_kind(obj)
+    group, _ = group_kind_of(obj)
     if group in BUILT_IN_GROUPS:
         return
     stack: list[tuple[Any, Segment, Path]] = [(obj, "spec", ("spec",))]
     while stack:  # iterative: nesting depth is the bundle author's to choose
         parent, key, path = stack.pop()
-        value = _get(parent, key)
+        value = get(parent, key)
         if isinstance(value, str):
             rw.dns_names(parent, key, path)
         elif isinstance(value, dict):

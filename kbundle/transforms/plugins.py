@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from kbundle.errors import UsageError
-from kbundle.model import Object
-from kbundle.transforms.base import Transform, TransformContext, TransformResult
+from kbundle.core.errors import UsageError
+from kbundle.core.model import Object
+from kbundle.transforms.base import Transform, TransformContext, TransformOutput
 
 GROUP = "kbundle.transforms"
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -34,7 +34,7 @@ _SPEC = re.compile(
 _IMPORT_HINT = "install the plugin's package, or put its folder on PYTHONPATH"
 _HINT = "a plugin is an entry point in group kbundle.transforms, or package.module:callable"
 
-PluginFunction = Callable[[Object, TransformContext], TransformResult]
+PluginFunction = Callable[[Object, TransformContext], TransformOutput]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Plugin:
     target: str  # "module:attr", what the name resolved to
     function: PluginFunction
 
-    def __call__(self, obj: Object, context: TransformContext) -> TransformResult:
+    def __call__(self, obj: Object, context: TransformContext) -> TransformOutput:
         result = self.function(copy.deepcopy(obj), context)
         _check_result(result)
         return result
@@ -102,6 +102,20 @@ def load_plugin(spec: str) -> Transform:
             )
         target = getattr(target, attribute)
     return Plugin(spec, spec, _as_function(spec, target))
+
+
+def from_python(function: PluginFunction) -> Plugin:
+    """A callable handed over by a Python caller, with the protections a plugin gets: its own
+    copy of each object, and a checked result. Named by its ``name`` attribute, else by
+    ``module:qualname``."""
+    target = f"{getattr(function, '__module__', '?')}:{getattr(function, '__qualname__', '?')}"
+    name = getattr(function, "name", None)
+    return Plugin(name if isinstance(name, str) and name else target, target, function)
+
+
+def plugin(name: str) -> Transform:
+    """The plugin ``name``: ``package.module:callable``, or an installed entry point's name."""
+    return load_plugin(name) if ":" in name else entry_point_plugins([name])[0]
 
 
 def _installed() -> dict[str, list[metadata.EntryPoint]]:

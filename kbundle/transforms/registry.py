@@ -1,9 +1,10 @@
-"""Built-in transforms by name, so a rules file can ask for any of them with arguments.
+"""The built-in transforms, listed once, each built from its arguments by one factory.
 
-Each built-in module registers a factory: ``factory(args) -> Transform``, where ``args`` is
-the mapping a rules file gives (already checked against ``schemas/transforms.schema.json``).
-A factory raises ``UsageError`` naming the bad argument; the rules loader adds the rule
-number. Every built-in transform has ``name`` and ``describe() -> {"name": ..., "args": ...}``.
+A factory takes the mapping a rules file gives (``builtin: {name, args}``) or a flag is
+turned into, and returns a ready, validated transform; it raises ``UsageError`` naming the
+bad argument. Every built-in has ``name`` and ``describe() -> {"name": ..., "args": ...}``,
+and ``factory(describe()["args"])`` rebuilds it. Rules files and plugins are built through
+the same contract (``kbundle.transforms.catalog``).
 """
 
 from __future__ import annotations
@@ -11,34 +12,33 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kbundle.errors import UsageError
+from kbundle.core.errors import UsageError
+from kbundle.transforms import fields, images, ips, metadata, namespaces, storage
 from kbundle.transforms.base import Transform
 
 Factory = Callable[[Mapping[str, Any]], Transform]
-_FACTORIES: dict[str, Factory] = {}
 
-
-def register(name: str) -> Callable[[Factory], Factory]:
-    def add(factory: Factory) -> Factory:
-        _FACTORIES[name] = factory
-        return factory
-
-    return add
+# In the order flags apply them (docs/transforms.md): mappings first, then edits.
+BUILTINS: dict[str, Factory] = {
+    namespaces.NAME: namespaces.namespace_mapping,
+    ips.NAME: ips.ip_mapping,
+    images.NAME: images.registry_mapping,
+    storage.NAME: storage.storage_class_mapping,
+    metadata.SET_LABELS: metadata.set_labels,
+    metadata.REMOVE_LABELS: metadata.remove_labels,
+    metadata.SET_ANNOTATIONS: metadata.set_annotations,
+    metadata.REMOVE_ANNOTATIONS: metadata.remove_annotations,
+    fields.REMOVE_FIELDS: fields.remove_fields,
+}
 
 
 def builtin(name: str, args: Mapping[str, Any]) -> Transform:
     """The built-in ``name`` made with ``args`` (UsageError for an unknown name)."""
-    _load_builtins()
-    if name not in _FACTORIES:
-        raise UsageError(f"no built-in transform {name!r} (have: {', '.join(sorted(_FACTORIES))})")
-    return _FACTORIES[name](args)
+    factory = BUILTINS.get(name)
+    if factory is None:
+        raise UsageError(f"no built-in transform {name!r} (have: {', '.join(names())})")
+    return factory(args)
 
 
 def names() -> list[str]:
-    _load_builtins()
-    return sorted(_FACTORIES)
-
-
-def _load_builtins() -> None:
-    """Import the modules whose import registers the built-ins (once)."""
-    from kbundle.transforms import builtins  # noqa: F401, PLC0415 - registration side effect
+    return sorted(BUILTINS)

@@ -27,17 +27,17 @@ StatefulSet: mapping is for objects the destination does not hold yet.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from kbundle.errors import UsageError
-from kbundle.model import Object, ObjectRef
+from kbundle.core.errors import UsageError
+from kbundle.core.fieldpath import Path, render_path
+from kbundle.core.model import Object, ObjectRef
+from kbundle.core.names import STORAGE_CLASS_NAME
+from kbundle.transforms.args import old_new_mapping, usage
 from kbundle.transforms.base import TransformContext
-from kbundle.transforms.registry import register
-from kbundle.transforms.walk import Path, render_path
 
 NAME = "map-storage-class"
 FLAG = "--map-storage-class"
@@ -45,8 +45,6 @@ CLASS_FIELD = "storageClassName"
 # Read by the apiserver and provisioners before storageClassName existed, and still honoured.
 CLASS_ANNOTATION = "volume.beta.kubernetes.io/storage-class"
 
-_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_SUBDOMAIN_MAX = 253
 _HINT = f"give each mapping as OLD=NEW storage class names, e.g. {FLAG} gp2=standard"
 _CHAIN = "chained mappings depend on their order; map each class to its final name"
 
@@ -66,8 +64,9 @@ def parse_storage_class_mappings(values: Sequence[str]) -> dict[str, str]:
         if not equals:
             raise _usage(value, "expected OLD=NEW")
         for name in (old, new):
-            if len(name) > _SUBDOMAIN_MAX or _SUBDOMAIN.fullmatch(name) is None:
-                raise _usage(value, f"{name!r} is not a valid storage class name")
+            problem = STORAGE_CLASS_NAME.problem(name)
+            if problem is not None:
+                raise _usage(value, f"{name!r} {problem}")
         _check_against(value, old, new, mapping)
         mapping[old] = new
     return mapping
@@ -86,9 +85,7 @@ def _check_against(value: str, old: str, new: str, earlier: Mapping[str, str]) -
 
 
 def _usage(value: str, problem: str) -> UsageError:
-    """One line naming the value exactly as given (quoted if empty or holding a line break)."""
-    shown = value if value and value.isprintable() else repr(value)
-    return UsageError(f"{FLAG} {shown}: {problem}", hint=_HINT)
+    return usage(FLAG, value, problem, _HINT)
 
 
 # -- the transform --------------------------------------------------------------------------
@@ -149,15 +146,6 @@ def _class_fields(claim: dict[str, Any], at: Path) -> Iterator[tuple[dict[str, A
         yield annotations, CLASS_ANNOTATION, (*at, "metadata", "annotations", CLASS_ANNOTATION)
 
 
-@register(NAME)
 def storage_class_mapping(args: Mapping[str, Any]) -> StorageClassMapping:
     """A rules file's ``{"mapping": {OLD: NEW}}``: the inverse of ``describe()``'s args."""
-    unknown = sorted(set(args) - {"mapping"})
-    if unknown:
-        raise UsageError(f"{NAME}: unknown argument {unknown[0]!r}", hint=_HINT)
-    mapping = args.get("mapping")
-    if not isinstance(mapping, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
-    ):
-        raise UsageError(f"{NAME}: 'mapping' must map OLD strings to NEW strings", hint=_HINT)
-    return StorageClassMapping(mapping)
+    return StorageClassMapping(old_new_mapping(NAME, args, _HINT))

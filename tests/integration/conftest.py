@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kbundle.cluster import Cluster
-from kbundle.testenv import (
+from testbed import (
     ROLES,
     ClusterUnderTest,
     LocalCluster,
@@ -22,8 +22,8 @@ from kbundle.testenv import (
     locate,
     start_clusters,
 )
-from kbundle.testenv.clusters import service_cidr
-from kbundle.testenv.fixture_loader import load_sample_app
+from testbed.clusters import service_cidr
+from testbed.fixture_loader import load_sample_app
 from tests.cli import export
 from tests.kube import connect_to, create, eventually, list_of, read, unique_name
 

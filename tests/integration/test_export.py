@@ -16,13 +16,14 @@ import yaml
 import zstandard
 from typer.testing import CliRunner
 
+from kbundle.bundle.writer import creation_time
 from kbundle.clean import CleanOptions
 from kbundle.cli import app
 from kbundle.cluster import Cluster, open_cluster
-from kbundle.export import ExportRequest, creation_time, export_bundle
-from kbundle.model import SelectionInfo
+from kbundle.core.model import SelectionInfo
 from kbundle.select.plan import SelectionRequest
-from kbundle.testenv import ClusterUnderTest
+from kbundle.verbs.export import ExportRequest, export_bundle
+from testbed import ClusterUnderTest
 from tests.cli import export, on, run_kbundle
 from tests.kube import create, eventually, unique_name
 from tests.oracles import Object, cluster_objects, kubectl, open_bundle

@@ -23,7 +23,8 @@ import pytest
 import yaml
 
 from kbundle.cluster import Cluster
-from kbundle.testenv import ClusterUnderTest
+from kbundle.core.errors import ExitCode
+from testbed import ClusterUnderTest
 from tests.cli import KBUNDLE, export, on
 from tests.kube import create, eventually, list_of, meta, read, unique_name
 from tests.oracles import kubectl, open_bundle
@@ -335,7 +336,7 @@ def test_a_user_with_rights_in_one_namespace_imports_it_and_each_other_object_is
     )
     result = command.run()
 
-    assert result.returncode == 1, result.stderr.decode()
+    assert result.returncode == ExitCode.PARTIAL, result.stderr.decode()
     assert_clean_failure(result.stderr)
     assert b"failed: " in result.stderr and b"is forbidden" in result.stderr
     renamed = {two_namespaces.a: a, two_namespaces.b: b}
@@ -473,6 +474,7 @@ def test_an_import_throttled_with_429_finishes_through_retries(
         f"{many.namespace}={target}",
         "--parallel",
         "16",
+        "-v",
     )
     destination_cluster.restart_component("apiserver", THROTTLED)
     before = throttled_applies(destination_cluster)
@@ -481,6 +483,8 @@ def test_an_import_throttled_with_429_finishes_through_retries(
 
     assert result.returncode == 0, result.stderr.decode()
     assert after > before, "the apiserver never answered 429: the test proved nothing"
+    # -v tells the user why the import is slow: each 429, the wait, the attempt
+    assert b"429 from the apiserver, sending again in" in result.stderr
     assert config_map_actions(command) == {"create"}
     assert config_map_names(destination_cluster, target) == many.names
 
@@ -530,7 +534,7 @@ def test_an_import_stops_when_the_apiserver_only_times_out_and_the_same_command_
     stops, says so, and leaves the rest for the re-run (not one retry timeout per object)."""
     destination_cluster.restart_component("apiserver", ["--request-timeout=1s"])
     command, target = many_into(
-        many, destination_cluster, tmp_path, "--parallel", "2", "--retry-timeout", "2"
+        many, destination_cluster, tmp_path, "--parallel", "2", "--retry-timeout", "2", "-v"
     )
     with command.started() as running:
         eventually(lambda: landed(destination, target) >= 40, what="the import to be under way")
@@ -539,10 +543,11 @@ def test_an_import_stops_when_the_apiserver_only_times_out_and_the_same_command_
             _, stderr = running.communicate(timeout=60)  # ends while etcd is still down
         finally:
             destination_cluster.start_component("etcd")
-    assert running.returncode == 1, stderr.decode()
+    assert running.returncode == ExitCode.PARTIAL, stderr.decode()
     assert_clean_failure(stderr)
     assert b"did not answer for 2s" in stderr and b"504" in stderr
     assert b"re-run the same command" in stderr
+    assert b"INFO  kbundle.cluster.retry: retrying in " in stderr  # -v: each retry and why
     report = json.loads(command.report.read_text())
     assert "did not answer" in report["aborted"]
     failures = [o for o in command.outcomes().values() if o["action"] == "fail"]

@@ -16,7 +16,8 @@ import yaml
 import zstandard
 
 from kbundle.cluster import ApiError, Cluster
-from kbundle.testenv import ClusterUnderTest
+from kbundle.core.errors import ExitCode
+from testbed import ClusterUnderTest
 from tests.bundle_samples import write_bundle
 from tests.cli import KBUNDLE, export, on, run_kbundle
 from tests.kube import create, eventually, list_of, read, unique_name
@@ -348,7 +349,7 @@ def test_conflicting_field_owner_is_reported_without_force(
         force=True,
     )
     result, report = import_bundle(destination_cluster, small_bundle, expect_ok=False)
-    assert result.returncode == 1
+    assert result.returncode == ExitCode.PARTIAL
     outcome = next(o for o in report["objects"] if o["name"] == "settings")
     assert outcome["action"] == "fail" and "conflict" in outcome["message"].lower()
 
@@ -378,7 +379,7 @@ def test_recreate_replaces_an_object_whose_update_is_refused_as_immutable(
 
     result, refused = import_bundle(destination_cluster, changed, expect_ok=False)
     job_outcome = next(o for o in refused["objects"] if o["kind"] == "Job")
-    assert result.returncode == 1 and job_outcome["action"] == "fail"
+    assert result.returncode == ExitCode.PARTIAL and job_outcome["action"] == "fail"
     assert "immutable" in job_outcome["message"]
 
     _, recreated = import_bundle(destination_cluster, changed, "--existing", "recreate")
@@ -460,7 +461,7 @@ def test_server_dry_run_surfaces_what_the_apiserver_refuses_and_changes_nothing(
     result, report = import_bundle(
         destination_cluster, bundle, "--dry-run", "server", expect_ok=False
     )
-    assert result.returncode == 1
+    assert result.returncode == ExitCode.FAILED  # a dry run: nothing applied
     by_name = {o["name"]: o for o in report["objects"]}
     assert by_name["edge"]["action"] == "fail"
     assert "already allocated" in by_name["edge"]["message"]
@@ -531,7 +532,7 @@ def test_kind_the_destination_does_not_serve_is_reported_and_the_rest_lands(
     export(source_cluster, bundle, "-n", source_namespace, "--include-cluster-resources=false")
 
     result, report = import_bundle(destination_cluster, bundle, expect_ok=False)
-    assert result.returncode == 1
+    assert result.returncode == ExitCode.PARTIAL
     gadget = next(o for o in report["objects"] if o["kind"] == "Gadget")
     assert gadget["action"] == "fail"
     assert f"Gadget {group}/v1 is not served" in gadget["message"]
@@ -587,7 +588,7 @@ def test_an_import_cut_off_by_a_dead_apiserver_finishes_when_run_again(
         _, stderr = running.communicate(timeout=120)
     finally:
         destination_cluster.start_component("apiserver")
-    assert running.returncode == 1
+    assert running.returncode == ExitCode.PARTIAL
     assert b"re-run the same command" in stderr
     landed = len(_config_maps(destination, source_namespace))
     assert 40 <= landed < 400

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from kbundle.cluster import ApiError, Cluster, Unreachable
-from kbundle.testenv import ClusterUnderTest, LocalCluster, locate
+from testbed import ClusterUnderTest, LocalCluster, locate
 from tests.kube import connect_to, create, eventually, list_of, meta, read, unique_name
 
 

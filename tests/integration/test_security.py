@@ -20,7 +20,7 @@ import yaml
 from kbundle.bundle.layout import member_order
 from kbundle.bundle.writer import checksums_text
 from kbundle.cluster import Cluster
-from kbundle.testenv import ClusterUnderTest
+from testbed import ClusterUnderTest
 from tests.bundle_samples import pack, regular, tar_bytes
 from tests.cli import on, run_kbundle
 from tests.kube import create, read, unique_name
@@ -311,6 +311,60 @@ def test_a_passphrase_on_the_command_line_is_not_accepted(
     )  # fmt: skip
     assert result.returncode == 2
     assert not (tmp_path / "b.kbundle").exists()
+
+
+# -- logs ------------------------------------------------------------------------------------
+
+
+def test_verbose_logs_name_every_request_but_never_a_secret_value_or_the_passphrase(
+    encrypted_bundle: Path,
+    passphrase_file: Path,
+    source_cluster: ClusterUnderTest,
+    destination: Cluster,
+    destination_cluster: ClusterUnderTest,
+    tmp_path: Path,
+) -> None:
+    """-vv logs each request with its timing, and what import decides; the sample app's
+    Secret values and the passphrase appear nowhere, even where the destination refuses a
+    Secret (another field manager owns it there: the server's answer is logged and
+    reported, naming fields, never values)."""
+    plain = tmp_path / "plain.kbundle"
+    exported = export_shop_secrets(source_cluster, plain, "-vv")
+    assert b"GET /api/v1/namespaces/shop/secrets" in exported.stderr
+    assert b" -> 200 in " in exported.stderr
+
+    namespace = unique_name("logged")
+    create(destination, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    create(
+        destination,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "db-credentials", "namespace": namespace},
+            "type": "example.com/other",
+            "stringData": {"password": "not-the-one"},
+        },
+    )
+    refused = run_kbundle(
+        "import", str(plain), *on(destination_cluster), "--map-namespace", f"shop={namespace}",
+        "-vv",
+    )  # fmt: skip
+    assert refused.returncode == 3, refused.stderr.decode()
+    assert b"409 Conflict: Apply failed with 2 conflicts" in refused.stderr
+    for value in (b"not-the-one", base64.b64encode(b"not-the-one")):
+        assert value not in refused.stdout + refused.stderr
+    assert f"/namespaces/{namespace}/secrets".encode() in refused.stderr
+    assert_no_secret_value(refused.stdout + refused.stderr, "verbose import output")
+
+    sealed = run_kbundle(
+        "import", str(encrypted_bundle), *on(destination_cluster),
+        "--map-namespace", f"shop={unique_name('sealed')}",
+        "--passphrase-file", str(passphrase_file), "-vv",
+    )  # fmt: skip
+    assert sealed.returncode == 0, sealed.stderr.decode()
+    assert b" -> 200 in " in sealed.stderr
+    assert_no_secret_value(sealed.stdout + sealed.stderr, "verbose import of sealed Secrets")
+    assert PASSPHRASE.encode() not in sealed.stdout + sealed.stderr
 
 
 # -- signatures ------------------------------------------------------------------------------

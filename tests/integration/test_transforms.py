@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from kbundle.cluster import Cluster
-from kbundle.testenv import ClusterUnderTest
+from testbed import ClusterUnderTest
 from tests.cli import export, on, run_kbundle
 from tests.kube import create, eventually, read, unique_name
 from tests.oracles import Object, kubectl, open_bundle

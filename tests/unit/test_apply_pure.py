@@ -9,10 +9,12 @@ import pytest
 
 from kbundle.apply.compare import satisfied_by
 from kbundle.apply.outcome import Action, ImportReport, Outcome
-from kbundle.apply.prepare import KEEP_CLUSTER_IPS, clear_cluster_ips, rebuild_owner_references
-from kbundle.model import Object, ObjectRef
-from kbundle.replay import TransformFailed, run_transforms
-from kbundle.transforms.base import TransformContext, TransformResult
+from kbundle.apply.prepare import clear_cluster_ips, rebuild_owner_references
+from kbundle.core.errors import TransformError
+from kbundle.core.kinds import KEEP_CLUSTER_IPS
+from kbundle.core.model import Object, ObjectRef
+from kbundle.transforms.base import TransformContext, TransformOutput
+from kbundle.transforms.runner import run_transforms
 
 LIVE_DEPLOYMENT: Object = {
     "apiVersion": "apps/v1",
@@ -157,11 +159,11 @@ def test_cluster_scoped_owners_are_found_too() -> None:
 
 
 class _Named:
-    def __init__(self, name: str, step: Callable[[Object], TransformResult] | Exception) -> None:
+    def __init__(self, name: str, step: Callable[[Object], TransformOutput] | Exception) -> None:
         self.name = name
         self._step = step
 
-    def __call__(self, obj: Object, context: TransformContext) -> TransformResult:
+    def __call__(self, obj: Object, context: TransformContext) -> TransformOutput:
         if isinstance(self._step, Exception):
             raise self._step
         return self._step(obj)
@@ -184,7 +186,7 @@ def test_transforms_run_in_order_and_may_split_or_drop() -> None:
 def test_a_failing_transform_names_itself_and_the_object() -> None:
     broken = _Named("my-plugin", ValueError("no idea"))
     with pytest.raises(
-        TransformFailed,
+        TransformError,
         match=r"transform my-plugin failed on ConfigMap n/c: "
         r"ValueError: no idea",
     ):

@@ -46,9 +46,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kbundle.bundle.layout import CHECKSUMS, MANIFEST
+from kbundle.bundle.verify import VerifiedBundle, verify_bundle
 from kbundle.bundle.yaml_codec import Dumper, dump_document, load_documents
-from kbundle.errors import KbundleError
-from kbundle.verify import VerifiedBundle, verify_bundle
+from kbundle.core.errors import KbundleError
 from tests.bundle_samples import (
     Entry,
     Members,

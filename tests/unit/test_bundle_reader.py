@@ -17,7 +17,7 @@ import zstandard
 
 from kbundle.bundle.layout import CHECKSUMS, MANIFEST
 from kbundle.bundle.reader import DEFAULT_LIMITS, Limits, extract_bundle, read_manifest
-from kbundle.errors import BundleFormatError
+from kbundle.core.errors import BundleFormatError
 from tests.bundle_samples import (
     Entry,
     compress,

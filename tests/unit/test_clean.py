@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kbundle.clean import RULES, CleanContext, CleanNote, CleanOptions, clean_object
-from kbundle.model import Object, ObjectRef
+from kbundle.core.model import Object, ObjectRef
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "objects"
 FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.yaml"))

@@ -8,8 +8,8 @@ import sys
 
 from typer.testing import CliRunner
 
-from kbundle import __version__
 from kbundle.cli import app
+from kbundle.core.version import __version__
 
 
 def test_version_flag_prints_the_package_version() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kbundle.clean import RULES
-from kbundle.levels import LEVELS
+from kbundle.core.levels import LEVELS
 from kbundle.select.rules import NOT_EXPORTED_KINDS
 from kbundle.transforms.registry import names
 
@@ -68,3 +68,41 @@ def test_transforms_doc_names_every_built_in_and_its_flag() -> None:
         "--transform",
     ):
         assert f"`{flag}" in doc, flag
+
+
+README = (DOCS.parent / "README.md").read_text()
+
+
+def test_readme_shows_every_command_with_an_example() -> None:
+    import typer  # noqa: PLC0415
+
+    from kbundle.cli.app import app  # noqa: PLC0415
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    missing = [name for name in group.commands if f"kbundle {name} " not in README]
+    assert not missing, f"README.md shows no example of {missing}"
+
+
+def test_readme_lists_every_exit_code() -> None:
+    from kbundle.core.errors import ExitCode  # noqa: PLC0415
+
+    section = README.split("### Exit codes", 1)[1].split("\n## ", 1)[0]
+    missing = [code.name for code in ExitCode if f"| {int(code)} |" not in section]
+    assert not missing, f"README.md's exit codes lack {missing}"
+
+
+def test_python_api_doc_names_every_verb_and_its_options() -> None:
+    import kbundle  # noqa: PLC0415
+
+    doc = (DOCS / "python-api.md").read_text()
+    verbs = ["export", "verify", "inspect", "import_bundle", "clone", "transform", "render"]
+    verbs += ["sign", "keygen"]
+    assert all(name in kbundle.__all__ for name in verbs)
+    missing = [name for name in verbs if f"`{name}`" not in doc]
+    options = [
+        n for n in kbundle.__all__ if n.endswith(("Options", "Result")) and n != "ApplyOptions"
+    ]
+    assert len(options) == 2 * len(verbs)
+    missing += [name for name in options if f"`{name}(" not in doc]
+    assert not missing, f"docs/python-api.md lacks {missing}"

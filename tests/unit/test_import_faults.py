@@ -16,14 +16,9 @@ from typing import Any, cast
 import pytest
 from kubernetes.client import ApiClient, Configuration
 
-from kbundle.apply.engine import (
-    Importer,
-    ImportOptions,
-    _Reachability,
-    _Workers,
-    not_answering,
-)
+from kbundle.apply.outage import Reachability, Retrier, not_answering
 from kbundle.apply.waits import wait_for_namespaces
+from kbundle.apply.workers import Workers
 from kbundle.cluster import ApiError, ApiResource, Cluster, Unreachable
 from kbundle.cluster.transport import (
     THROTTLED_ATTEMPTS,
@@ -81,7 +76,7 @@ def test_no_answer_and_gateway_timeouts_count_as_an_outage(failure: Exception, d
 
 def test_an_outage_gives_up_once_failures_last_the_patience_and_an_answer_resets_it() -> None:
     now = [0.0]
-    reachability = _Reachability(10.0, clock=lambda: now[0])
+    reachability = Reachability(10.0, clock=lambda: now[0])
     reachability.failed(error(504))
     now[0] = 9.0
     reachability.failed(error(504))
@@ -101,7 +96,7 @@ def test_an_outage_gives_up_once_failures_last_the_patience_and_an_answer_resets
 
 
 def test_an_interrupt_ends_a_workers_retries_at_once() -> None:
-    importer = Importer(cast(Cluster, None), ImportOptions(retry_timeout=120.0))
+    retrier = Retrier(120.0)
     attempts: list[float] = []
     ended: list[BaseException] = []
 
@@ -111,7 +106,7 @@ def test_an_interrupt_ends_a_workers_retries_at_once() -> None:
 
     def worker() -> None:
         try:
-            importer._retrying(never_answers)
+            retrier.call(never_answers)
         except BaseException as stop:
             ended.append(stop)
 
@@ -120,7 +115,7 @@ def test_an_interrupt_ends_a_workers_retries_at_once() -> None:
     deadline = time.monotonic() + 5
     while len(attempts) < 2 and time.monotonic() < deadline:  # it is retrying now
         time.sleep(0.01)
-    importer._stopping.set()
+    retrier.stop()
     sent = len(attempts)
     thread.join(timeout=2)  # not the 120 s retry timeout
     assert not thread.is_alive()
@@ -129,7 +124,7 @@ def test_an_interrupt_ends_a_workers_retries_at_once() -> None:
 
 
 def test_workers_give_results_in_order_and_drop_the_queue_when_the_wait_ends_early() -> None:
-    workers = _Workers(2)
+    workers = Workers(2)
     try:
         assert workers.map(lambda n: n * n, range(20)) == [n * n for n in range(20)]
         ran: list[int] = []
@@ -151,7 +146,7 @@ def test_workers_give_results_in_order_and_drop_the_queue_when_the_wait_ends_ear
 
 def test_worker_threads_never_hold_the_process_at_exit() -> None:
     before = set(threading.enumerate())
-    workers = _Workers(3)
+    workers = Workers(3)
     started = [t for t in threading.enumerate() if t not in before]
     workers.close()
     assert len(started) == 3 and all(t.daemon for t in started)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kbundle.levels import LEVELS, level_for
+from kbundle.core.levels import LEVELS, level_for
 
 
 def test_table_orders_definitions_before_what_uses_them() -> None:

@@ -29,12 +29,11 @@ from kbundle.bundle.secret_encryption import (
     EncryptionInfo,
     SecretKey,
     WrongPassphrase,
-    is_sealed,
     read_passphrase,
 )
 from kbundle.bundle.yaml_codec import dump_document
-from kbundle.errors import BundleFormatError, KbundleError, UsageError
-from kbundle.model import LAST_APPLIED
+from kbundle.core.errors import BundleFormatError, KbundleError, UsageError
+from kbundle.core.model import LAST_APPLIED, is_sealed
 
 PASSPHRASE = b"correct horse battery staple"
 SECRET_AD = b"kbundle secret v1"

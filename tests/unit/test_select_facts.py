@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from kbundle.model import ObjectRef
+from kbundle.core.model import ObjectRef
 from kbundle.select.facts import facts_of
 from tests.sample_state import find, sample_objects
 

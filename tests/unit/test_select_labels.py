@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kbundle.errors import UsageError
-from kbundle.select.labels import from_label_selector, from_map, parse_selector
+from kbundle.core.errors import UsageError
+from kbundle.core.selectors import from_label_selector, from_map, parse_selector
 
 LABELS = {"app": "shop", "tier": "web", "release": "3"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kbundle.errors import UsageError
-from kbundle.model import ObjectRef
+from kbundle.core.errors import UsageError
+from kbundle.core.model import ObjectRef
+from kbundle.core.selectors import parse_selector
 from kbundle.select import rules
-from kbundle.select.labels import parse_selector
 from kbundle.select.plan import SelectionRequest, plan_export
 from tests.sample_state import sample_index, sample_objects
 

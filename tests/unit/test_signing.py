@@ -32,7 +32,7 @@ from kbundle.bundle.signing import (
     signature_document,
     write_key_pair,
 )
-from kbundle.errors import BundleFormatError, IntegrityError, KbundleError, UsageError
+from kbundle.core.errors import BundleFormatError, IntegrityError, KbundleError, UsageError
 
 MANIFEST = b"apiVersion: kbundle.io/v1\nkind: Manifest\nfiles:\n- sha256: " + b"ab" * 32 + b"\n"
 KEYS = ["kind", "algorithm", "keyId", "manifestSha256", "signature"]

@@ -15,34 +15,39 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kbundle.errors import UsageError
-from kbundle.model import LAST_APPLIED, Object, ObjectRef
+from kbundle.core.errors import UsageError
+from kbundle.core.fieldpath import PointerToken, Wildcard, render_path
+from kbundle.core.model import LAST_APPLIED, Object, ObjectRef
 from kbundle.transforms import registry
-from kbundle.transforms.base import Rewrite, Transform, TransformContext, describe
-from kbundle.transforms.edits import (
+from kbundle.transforms.base import (
     ABSENT,
-    PROTECTED,
     SECRET_VALUE,
-    PointerToken,
-    RemoveAnnotations,
+    Rewrite,
+    Transform,
+    TransformContext,
+    describe,
+)
+from kbundle.transforms.fields import (
+    PROTECTED,
     RemoveFields,
+    parse_field_path,
+    parse_field_paths,
+    remove_fields,
+)
+from kbundle.transforms.metadata import (
+    RemoveAnnotations,
     RemoveLabels,
     SetAnnotations,
     SetLabels,
-    Wildcard,
     parse_annotation_keys,
     parse_annotations,
-    parse_field_path,
-    parse_field_paths,
     parse_label_keys,
     parse_labels,
     remove_annotations,
-    remove_fields,
     remove_labels,
     set_annotations,
     set_labels,
 )
-from kbundle.transforms.walk import render_path
 from tests.objects import every_object, fixture, sample
 
 Edit = SetLabels | RemoveLabels | SetAnnotations | RemoveAnnotations | RemoveFields

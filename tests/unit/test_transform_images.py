@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kbundle.errors import UsageError
-from kbundle.model import Object, ObjectRef
+from kbundle.core.errors import UsageError
+from kbundle.core.model import Object, ObjectRef
 from kbundle.transforms import registry
 from kbundle.transforms.base import Rewrite, Transform, TransformContext, describe
 from kbundle.transforms.images import (

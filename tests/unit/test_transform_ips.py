@@ -18,11 +18,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kbundle.apply.prepare import KEEP_CLUSTER_IPS, clear_cluster_ips
-from kbundle.errors import UsageError
-from kbundle.model import Object, ObjectRef
+from kbundle.apply.prepare import clear_cluster_ips
+from kbundle.core.errors import UsageError
+from kbundle.core.kinds import KEEP_CLUSTER_IPS
+from kbundle.core.model import Object, ObjectRef
 from kbundle.transforms.base import Rewrite, Transform, TransformContext
-from kbundle.transforms.ips import IpMapping, _from_args, parse_ip_mappings
+from kbundle.transforms.ips import IpMapping, ip_mapping, parse_ip_mappings
 from tests.objects import every_object as shared_every_object
 from tests.objects import fixture, sample
 
@@ -165,11 +166,11 @@ def test_describe_round_trips_through_the_rules_file_factory(in_data: bool) -> N
     transform = IpMapping(tuple(parse_ip_mappings(values)), in_data=in_data)
     described = transform.describe()
     assert described["name"] == transform.name
-    assert _from_args(described["args"]) == transform
+    assert ip_mapping(described["args"]) == transform
 
 
 def test_rules_file_arguments_default_to_structured_fields_only() -> None:
-    transform = _from_args({"mapping": {"10.96.0.0/16": "10.112.0.0/16"}})
+    transform = ip_mapping({"mapping": {"10.96.0.0/16": "10.112.0.0/16"}})
     assert transform == IpMapping(tuple(parse_ip_mappings([SERVICES])), in_data=False)
 
 
@@ -207,7 +208,7 @@ def test_bad_rules_file_arguments_are_refused_in_one_line(
     args: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(UsageError) as raised:
-        _from_args(args)
+        ip_mapping(args)
     assert raised.value.message == message
     assert raised.value.hint
 

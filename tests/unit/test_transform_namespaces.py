@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kbundle.errors import UsageError
-from kbundle.model import Object, ObjectRef
+from kbundle.core.errors import UsageError
+from kbundle.core.model import Object, ObjectRef
 from kbundle.transforms.base import Rewrite, Transform, TransformContext
 from kbundle.transforms.namespaces import NamespaceMapping, parse_namespace_mappings
 from tests.objects import every_object, fixture, sample, sample_app

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from kbundle.errors import UsageError
-from kbundle.model import Object
-from kbundle.replay import TransformFailed, run_transforms
+from kbundle.core.errors import TransformError, UsageError
+from kbundle.core.model import Object
 from kbundle.transforms.base import TransformContext, describe
 from kbundle.transforms.plugins import GROUP, entry_point_plugins, load_plugin
+from kbundle.transforms.runner import run_transforms
 
 EXAMPLE_PLUGIN = (
     Path(__file__).resolve().parents[2] / "fixtures" / "plugins" / "kbundle-example-plugin"
@@ -133,7 +133,7 @@ def test_a_plugin_that_edits_its_input_cannot_change_the_object_kbundle_holds() 
 
 def test_a_failing_plugin_is_named_with_the_object_by_run_transforms() -> None:
     plugin = load_plugin(f"{HERE}:explodes")
-    with pytest.raises(TransformFailed) as failed:
+    with pytest.raises(TransformError) as failed:
         run_transforms(CONFIG_MAP, [plugin], TransformContext())
     assert str(failed.value) == (
         f"transform {HERE}:explodes failed on ConfigMap shop/settings: "
@@ -143,7 +143,7 @@ def test_a_failing_plugin_is_named_with_the_object_by_run_transforms() -> None:
 
 def test_a_plugin_returning_something_else_fails_on_that_object() -> None:
     plugin = load_plugin(f"{HERE}:returns_text")
-    with pytest.raises(TransformFailed) as failed:
+    with pytest.raises(TransformError) as failed:
         run_transforms(CONFIG_MAP, [plugin], TransformContext())
     assert str(failed.value) == (
         f"transform {HERE}:returns_text failed on ConfigMap shop/settings: "

@@ -16,11 +16,10 @@ import jsonschema
 import pytest
 import yaml
 
-from kbundle.errors import UsageError
-from kbundle.model import Object
-from kbundle.replay import TransformFailed, run_transforms
+from kbundle.core.errors import TransformError, UsageError
+from kbundle.core.model import Object
 from kbundle.transforms import registry
-from kbundle.transforms.base import TransformContext, TransformResult
+from kbundle.transforms.base import TransformContext, TransformOutput
 from kbundle.transforms.rules import (
     API_VERSION,
     KIND,
@@ -31,6 +30,7 @@ from kbundle.transforms.rules import (
     load_rules,
     load_schema,
 )
+from kbundle.transforms.runner import run_transforms
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "objects"
 HEADER = {"apiVersion": API_VERSION, "kind": KIND}
@@ -77,7 +77,7 @@ def load(tmp_path: Path, *rules: dict[str, Any]) -> RulesTransform:
     return load_rules(write(tmp_path, list(rules)))
 
 
-def run(transform: RulesTransform, obj: Object) -> tuple[TransformResult, TransformContext]:
+def run(transform: RulesTransform, obj: Object) -> tuple[TransformOutput, TransformContext]:
     context = TransformContext()
     return transform(obj, context), context
 
@@ -330,7 +330,7 @@ def test_json_patch_that_cannot_apply_fails_naming_the_rule_and_object(tmp_path:
     service = fixture("service-nodeport-assigned")
     del service["spec"]["ports"][0]["nodePort"]
 
-    with pytest.raises(TransformFailed) as failed:
+    with pytest.raises(TransformError) as failed:
         run_transforms(service, [transform], TransformContext())
 
     assert str(failed.value) == (
@@ -451,10 +451,9 @@ def test_a_failing_builtin_is_named_with_its_rule(
         explodes.name = "explodes"  # type: ignore[attr-defined]
         return explodes
 
-    registry.names()  # the real built-ins first, so the test one is removed afterwards
-    monkeypatch.setitem(registry._FACTORIES, "explodes", factory)
+    monkeypatch.setitem(registry.BUILTINS, "explodes", factory)
     transform = load(tmp_path, {"name": "boom", "builtin": {"name": "explodes"}})
-    with pytest.raises(TransformFailed) as failed:
+    with pytest.raises(TransformError) as failed:
         run_transforms(CONFIG_MAP, [transform], TransformContext())
     assert str(failed.value) == (
         "transform rules failed on ConfigMap shop/settings: RuleFailed: "

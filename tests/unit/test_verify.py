@@ -15,10 +15,10 @@ import yaml
 
 from kbundle.bundle.layout import CHECKSUMS, MANIFEST, is_object_file, object_file
 from kbundle.bundle.reader import read_manifest
+from kbundle.bundle.verify import VerifiedBundle, load_schema, parse_manifest, verify_bundle
 from kbundle.bundle.writer import checksums_text
 from kbundle.bundle.yaml_codec import dump_document, dump_documents, load_documents
-from kbundle.errors import BundleFormatError, IntegrityError
-from kbundle.verify import VerifiedBundle, load_schema, parse_manifest, verify_bundle
+from kbundle.core.errors import BundleFormatError, IntegrityError
 from tests.bundle_samples import (
     CONFIGMAPS,
     DEPLOYMENTS,

@@ -1,0 +1,252 @@
+"""Read everything in scope from a cluster once: objects spooled to disk, facts in memory.
+
+Every listable resource discovery offers is read at its preferred version, kinds
+concurrently and pages sequentially. Objects go to one spool file per resource and scope, so
+memory holds facts for the whole cluster but full objects only for the kinds being read.
+A kind the user may not list becomes a warning, never a crash and never a silent gap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kbundle.cluster import ApiError, ApiResource, Cluster, Unreachable
+from kbundle.core.model import (
+    ManifestWarning,
+    Object,
+    ObjectRef,
+    ProgressCallback,
+    SkipCount,
+    group_kind,
+)
+from kbundle.select.facts import ObjectFacts, facts_of
+from kbundle.select.plan import ObjectIndex
+from kbundle.select.rules import NOT_EXPORTED_KINDS
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which lists to run: namespaces (None: all), and whether cluster-scoped kinds count."""
+
+    namespaces: tuple[str, ...] | None
+    cluster_scoped: bool
+    all_cluster_scoped: bool = False  # every cluster-scoped object is selected, not only deps
+    skip_kinds: frozenset[str] = frozenset()  # group kinds not worth reading at all
+
+
+@dataclass
+class Snapshot:
+    """What was read: facts by object, spool files by resource, and what went wrong."""
+
+    server_version: str
+    context: str
+    index: ObjectIndex
+    resources: dict[str, ApiResource]  # resource key -> resource
+    spool: Path
+    custom_resource_kinds: frozenset[str]  # group kinds served by CRDs
+    warnings: list[ManifestWarning] = field(default_factory=list)
+    not_read: list[SkipCount] = field(default_factory=list)
+    resource_of: dict[ObjectRef, str] = field(default_factory=dict)  # ref -> resource key
+
+    def objects(self, key: str) -> Iterator[Object]:
+        """Objects spooled for one resource, in no particular order."""
+        for path in sorted((self.spool / key).glob("*.jsonl")):
+            with path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    yield json.loads(line)
+
+
+def resource_key(resource: ApiResource) -> str:
+    return f"{resource.group or 'core'}.{resource.version}.{resource.plural}"
+
+
+def take_snapshot(
+    cluster: Cluster,
+    scope: Scope,
+    spool: Path,
+    *,
+    workers: int = 8,
+    progress: ProgressCallback | None = None,
+) -> Snapshot:
+    """List everything in ``scope`` into ``spool``; return the index of what was found."""
+    discovery = cluster.discovery(refresh=True)
+    warnings = [
+        ManifestWarning(
+            "discovery-failed", f"{gv}: {reason} (kinds of this API could not be exported)"
+        )
+        for gv, reason in sorted(discovery.failures.items())
+    ]
+    crd_names = _custom_resource_names(cluster, warnings)
+    readable = [
+        r
+        for r in discovery.preferred
+        if r.listable and "get" in r.verbs and (r.namespaced or scope.cluster_scoped)
+    ]
+    to_read = [
+        r
+        for r in readable
+        if r.group_kind not in NOT_EXPORTED_KINDS and r.group_kind not in scope.skip_kinds
+    ]
+    to_count = _worth_counting(readable, scope)
+    tasks = [(r, ns) for r in to_read for ns in _namespaces_for(r, scope)]
+
+    facts_by_resource: dict[str, list[ObjectFacts]] = defaultdict(list)
+    done = 0
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_read, cluster, r, ns, spool): (r, ns) for r, ns in tasks}
+        for future in as_completed(futures):
+            resource, namespace = futures[future]
+            done += 1
+            try:
+                objects = future.result()
+            except (ApiError, Unreachable) as error:
+                warnings.append(_list_warning(resource, namespace, error))
+                objects = []
+            crd = crd_names.get((resource.group, resource.plural))
+            facts_by_resource[resource_key(resource)] += [
+                facts_of(o, crd_name=crd) for o in objects
+            ]
+            if progress is not None:
+                progress(done, len(tasks), resource.group_resource)
+        counts = list(pool.map(lambda r: _count(cluster, r, scope), to_count))
+
+    resources = {resource_key(r): r for r in to_read}
+    index, resource_of = _deduplicated_index(facts_by_resource, resources)
+    return Snapshot(
+        server_version=cluster.server_version(),
+        context=cluster.target.context,
+        index=index,
+        resources=resources,
+        spool=spool,
+        custom_resource_kinds=frozenset(
+            group_kind(r.kind, r.group)
+            for r in discovery.resources
+            if (r.group, r.plural) in crd_names
+        ),
+        warnings=warnings,
+        not_read=[c for c in counts if c.count],
+        resource_of=resource_of,
+    )
+
+
+def _worth_counting(readable: list[ApiResource], scope: Scope) -> list[ApiResource]:
+    """Never-exported kinds in the selected scope, one resource per kind name (Events are
+    served by two groups)."""
+    chosen: dict[str, ApiResource] = {}
+    for resource in sorted(readable, key=_stability):
+        if resource.group_kind not in NOT_EXPORTED_KINDS:
+            continue
+        if resource.namespaced or scope.all_cluster_scoped:
+            chosen.setdefault(resource.kind, resource)
+    return sorted(chosen.values(), key=lambda r: r.group_kind)
+
+
+def _namespaces_for(resource: ApiResource, scope: Scope) -> list[str | None]:
+    if not resource.namespaced or scope.namespaces is None:
+        return [None]
+    return list(scope.namespaces)
+
+
+def _read(
+    cluster: Cluster, resource: ApiResource, namespace: str | None, spool: Path
+) -> list[Object]:
+    """List one resource in one scope and append it to that resource's spool."""
+    objects = cluster.list_objects(resource, namespace=namespace)
+    folder = spool / resource_key(resource)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{namespace or '_cluster'}.jsonl").open("w", encoding="utf-8") as handle:
+        for obj in objects:
+            handle.write(json.dumps(obj, separators=(",", ":")) + "\n")
+    return objects
+
+
+def _custom_resource_names(
+    cluster: Cluster, warnings: list[ManifestWarning]
+) -> dict[tuple[str, str], str]:
+    """(group, plural) -> CRD name for every CRD, from a metadata-only list."""
+    crds = cluster.discovery().preferred_for("apiextensions.k8s.io", "CustomResourceDefinition")
+    if crds is None:
+        return {}
+    try:
+        page = cluster.transport.request(
+            "GET",
+            crds.path(),
+            accept="application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+        )
+    except (ApiError, Unreachable) as error:
+        warnings.append(
+            ManifestWarning(
+                "crds-unreadable",
+                f"cannot list CRDs ({error}); custom resources are placed by what they reference",
+            )
+        )
+        return {}
+    names = {}
+    for item in page.get("items") or []:
+        name = item["metadata"]["name"]
+        plural, _, group = name.partition(".")
+        names[(group, plural)] = name
+    return names
+
+
+def _count(cluster: Cluster, resource: ApiResource, scope: Scope) -> SkipCount:
+    """How many objects of a never-exported kind are in scope (one cheap request each)."""
+    total = 0
+    for namespace in _namespaces_for(resource, scope):
+        try:
+            page = cluster.transport.request("GET", resource.path(namespace), query={"limit": 1})
+        except (ApiError, Unreachable):
+            continue
+        meta = page.get("metadata") or {}
+        total += len(page.get("items") or []) + int(meta.get("remainingItemCount") or 0)
+    return SkipCount(resource.group_kind, NOT_EXPORTED_KINDS[resource.group_kind], total)
+
+
+def _list_warning(
+    resource: ApiResource, namespace: str | None, error: ApiError | Unreachable
+) -> ManifestWarning:
+    where = f" in namespace {namespace}" if namespace else ""
+    if isinstance(error, ApiError) and error.status == 403:
+        return ManifestWarning(
+            "forbidden",
+            f"not allowed to list {resource.group_resource}{where}; none of them were exported",
+        )
+    return ManifestWarning(
+        "list-failed", f"could not list {resource.group_resource}{where}: {error}"
+    )
+
+
+def _deduplicated_index(
+    facts_by_resource: dict[str, list[ObjectFacts]], resources: dict[str, ApiResource]
+) -> tuple[ObjectIndex, dict[ObjectRef, str]]:
+    """One entry per object even when two groups serve it (extensions and networking
+    Ingresses, core and events.k8s.io Events): same UID, keep the most stable version."""
+    best: dict[str, tuple[tuple[int, int, str], str, ObjectFacts]] = {}
+    without_uid: list[tuple[str, ObjectFacts]] = []
+    for key in sorted(facts_by_resource):
+        rank = _stability(resources[key])
+        for fact in facts_by_resource[key]:
+            if not fact.uid:
+                without_uid.append((key, fact))
+                continue
+            current = best.get(fact.uid)
+            if current is None or rank < current[0]:
+                best[fact.uid] = (rank, key, fact)
+    index = ObjectIndex(fact for _, _, fact in best.values())
+    resource_of = {fact.ref: key for _, key, fact in best.values()}
+    for key, fact in without_uid:
+        index.add(fact)
+        resource_of[fact.ref] = key
+    return index, resource_of
+
+
+def _stability(resource: ApiResource) -> tuple[int, int, str]:
+    """Lower is preferred: GA before beta before alpha, then the core group, then by name."""
+    version = resource.version
+    maturity = 2 if "alpha" in version else 1 if "beta" in version else 0
+    return (maturity, 0 if resource.group == "" else 1, resource.group)

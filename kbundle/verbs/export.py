@@ -1,0 +1,291 @@
+"""``kbundle export``: read a cluster, decide, clean, and write one bundle.
+
+The pipeline in one place: snapshot (read) -> plan (select) -> clean -> bundle writer.
+Everything in between lives on disk in a private temporary folder that is removed at the
+end, so an interrupted export leaves nothing behind and never a file that looks finished.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import BinaryIO
+
+from kbundle.bundle.passphrase import PassphraseSource
+from kbundle.bundle.secret_encryption import EncryptionInfo, SecretKey
+from kbundle.bundle.signing import signer_from
+from kbundle.bundle.writer import CREATED_AT_FORMAT, BundleWriter, Signer, creation_time
+from kbundle.clean import CleanContext, CleanOptions, clean_object
+from kbundle.cluster import Cluster, open_cluster
+from kbundle.core.errors import UsageError
+from kbundle.core.levels import Level, level_for
+from kbundle.core.model import (
+    SECRETS_ENCRYPTED,
+    SECRETS_EXCLUDED,
+    SECRETS_INCLUDED,
+    FileEntry,
+    LevelInfo,
+    Manifest,
+    ManifestWarning,
+    Object,
+    ObjectRef,
+    ProgressCallback,
+    SecretsInfo,
+    SelectionInfo,
+    SkipCount,
+    SourceInfo,
+    is_secret,
+    secret_objects,
+)
+from kbundle.core.scratch import scratch_folder
+from kbundle.core.version import __version__
+from kbundle.select.plan import ExportPlan, SelectionRequest, plan_export
+from kbundle.select.resolve import resolve_selection
+from kbundle.select.rules import GENERATED_TOKEN
+from kbundle.select.selection import Selection
+from kbundle.select.snapshot import Scope, Snapshot, take_snapshot
+from kbundle.verbs.common import (
+    BundleTarget,
+    ClusterTarget,
+    SecretsMode,
+    checked_output,
+    display_name,
+    size_of,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """``kbundle export``: what to read from which cluster, and how to write it."""
+
+    output: BundleTarget
+    cluster: ClusterTarget = ClusterTarget()
+    selection: Selection = Selection()
+    compression_level: int = 10  # zstd, 1 to 22
+    secrets: SecretsMode = SecretsMode.INCLUDE
+    passphrase: PassphraseSource | None = None  # with SecretsMode.ENCRYPT
+    sign_with: Path | None = None  # an Ed25519 private key (kbundle keygen)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    manifest: Manifest
+    written_to: str  # the file, or "stdout"
+    size: int | None  # bytes of the bundle file; None for a stream
+
+
+def export(options: ExportOptions, *, progress: ProgressCallback | None = None) -> ExportResult:
+    """Write the bundle ``options`` describe. Everything the user gave is checked (passphrase,
+    key, output folder, kinds against the cluster's discovery) before anything is read."""
+    secrets = secrets_policy(options.secrets, options.passphrase)
+    signer = signer_from(options.sign_with)
+    target = checked_output(options.output)
+    cluster = open_cluster(options.cluster.kubeconfig, options.cluster.context)
+    request = replace(
+        export_request(cluster, options.selection, options.compression_level),
+        secrets=secrets,
+        signer=signer,
+    )
+    manifest = export_bundle(cluster, request, target, progress=progress)
+    return ExportResult(manifest, display_name(target, "stdout"), size_of(target))
+
+
+def secrets_policy(mode: SecretsMode, passphrase: PassphraseSource | None) -> SecretsPolicy:
+    if mode is SecretsMode.ENCRYPT:
+        return SecretsPolicy.encrypted((passphrase or PassphraseSource()).read(for_writing=True))
+    if passphrase is not None and passphrase.named:
+        raise UsageError("--passphrase-file/--passphrase-env need --secrets encrypt")
+    return SecretsPolicy(SECRETS_EXCLUDED) if mode is SecretsMode.EXCLUDE else SecretsPolicy()
+
+
+def export_request(cluster: Cluster, selection: Selection, compression_level: int) -> ExportRequest:
+    """The selection resolved against the cluster's discovery (a typo in a kind is an error
+    here, before anything is read)."""
+    request, info = resolve_selection(
+        selection, cluster.discovery(), cluster.target.namespace, cluster.target.context
+    )
+    return ExportRequest(
+        selection=request,
+        info=info,
+        clean=CleanOptions(
+            keep_status=selection.keep_status, keep_last_applied=selection.keep_last_applied
+        ),
+        created_at=creation_time(),
+        compression_level=compression_level,
+    )
+
+
+# Kinds the derived-object rules consult, read even when excluded from the bundle.
+CONSULTED_KINDS = frozenset({"Service", "ServiceAccount"})
+SECRET = "Secret"  # core group kind
+
+
+@dataclass(frozen=True)
+class SecretsPolicy:
+    """What happens to Secrets: written as they are, left out unread, or sealed."""
+
+    mode: str = SECRETS_INCLUDED
+    key: SecretKey | None = None  # with the encryption info, for SECRETS_ENCRYPTED
+    encryption: EncryptionInfo | None = None
+
+    @classmethod
+    def encrypted(cls, passphrase: bytes) -> SecretsPolicy:
+        key, info = SecretKey.create(passphrase)
+        return cls(SECRETS_ENCRYPTED, key, info)
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    selection: SelectionRequest
+    info: SelectionInfo  # the flags as given, recorded in the manifest
+    clean: CleanOptions
+    created_at: datetime.datetime
+    compression_level: int = 10
+    secrets: SecretsPolicy = SecretsPolicy()
+    signer: Signer | None = None  # manifest bytes -> signature.yaml
+
+
+def export_bundle(
+    cluster: Cluster,
+    request: ExportRequest,
+    output: Path | BinaryIO,
+    *,
+    progress: ProgressCallback | None = None,
+) -> Manifest:
+    """Write the bundle ``request`` describes to ``output``; return its manifest."""
+    selection = request.selection
+    if request.secrets.mode == SECRETS_EXCLUDED:  # never read, so never at risk
+        selection = replace(selection, exclude_kinds=selection.exclude_kinds | {SECRET})
+    with scratch_folder("kbundle-export-") as work:
+        snapshot = take_snapshot(cluster, _scope(selection), work / "spool", progress=progress)
+        plan = plan_export(snapshot.index, selection)
+        log.info(
+            "selected %d objects, left out %d; writing the bundle",
+            len(plan.exported),
+            len(plan.skipped),
+        )
+        with BundleWriter(
+            output,
+            mtime=int(request.created_at.timestamp()),
+            compression_level=request.compression_level,
+            tmp_dir=work,
+        ) as writer:
+            files, levels, notes = _write_object_files(
+                snapshot, plan, request.clean, request.secrets, writer
+            )
+            manifest = Manifest(
+                tool_version=__version__,
+                created_at=request.created_at.strftime(CREATED_AT_FORMAT),
+                source=SourceInfo(context=snapshot.context, server_version=snapshot.server_version),
+                selection=request.info,
+                levels=levels,
+                files=tuple(files),
+                skipped=_skip_counts(plan, snapshot),
+                warnings=_sorted_unique([*snapshot.warnings, *plan.warnings, *notes]),
+                secrets=_secrets_info(request.secrets, files),
+            )
+            writer.finish(manifest, signer=request.signer)
+    return manifest
+
+
+def _scope(selection: SelectionRequest) -> Scope:
+    if selection.roots:
+        namespaces: tuple[str, ...] | None = tuple(
+            sorted({r.namespace for r in selection.roots if r.namespace})
+        )
+    else:
+        namespaces = None if selection.namespaces is None else tuple(sorted(selection.namespaces))
+    return Scope(
+        namespaces=namespaces,
+        cluster_scoped=selection.cluster_resources != "false",
+        all_cluster_scoped=selection.cluster_resources == "true" and not selection.roots,
+        skip_kinds=frozenset(selection.exclude_kinds - CONSULTED_KINDS),
+    )
+
+
+def _secrets_info(policy: SecretsPolicy, files: list[FileEntry]) -> SecretsInfo:
+    encryption = policy.encryption.to_dict() if policy.encryption is not None else None
+    return SecretsInfo(policy.mode, secret_objects(files), encryption)
+
+
+def _write_object_files(
+    snapshot: Snapshot,
+    plan: ExportPlan,
+    options: CleanOptions,
+    secrets: SecretsPolicy,
+    writer: BundleWriter,
+) -> tuple[list[FileEntry], tuple[LevelInfo, ...], list[ManifestWarning]]:
+    context = CleanContext(
+        exported_uids=plan.exported_uids,
+        exported_persistent_volumes=plan.exported_persistent_volumes,
+        generated_token_secrets=frozenset(
+            (f.ref.namespace, f.ref.name) for f, reason in plan.skipped if reason == GENERATED_TOKEN
+        ),
+        options=options,
+    )
+    by_resource: dict[str, list[ObjectRef]] = defaultdict(list)
+    for ref in plan.exported:
+        by_resource[snapshot.resource_of[ref]].append(ref)
+    placed = {key: _level_of(key, refs, snapshot, plan) for key, refs in by_resource.items()}
+
+    files: list[FileEntry] = []
+    notes: list[ManifestWarning] = []
+    kinds_by_level: dict[Level, set[str]] = defaultdict(set)
+    for key in sorted(placed, key=lambda k: (placed[k].number, k)):
+        resource, level = snapshot.resources[key], placed[key]
+        wanted = set(by_resource[key])
+        cleaned: list[Object] = []
+        for obj in snapshot.objects(key):
+            if ObjectRef.of(obj) not in wanted:
+                continue
+            result, object_notes = clean_object(obj, context)
+            if secrets.key is not None and is_secret(resource.api_version, resource.kind):
+                result = secrets.key.seal(result)
+            cleaned.append(result)
+            notes += [ManifestWarning(n.code, n.message) for n in object_notes]
+        cleaned.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        files.append(
+            writer.add_object_file(
+                level=level.number,
+                level_name=level.name,
+                api_version=resource.api_version,
+                kind=resource.kind,
+                namespaced=resource.namespaced,
+                objects=cleaned,
+            )
+        )
+        kinds_by_level[level].add(resource.group_kind)
+    levels = tuple(
+        LevelInfo(level.number, level.name, tuple(sorted(kinds)))
+        for level, kinds in sorted(kinds_by_level.items(), key=lambda i: i[0].number)
+    )
+    return files, levels, notes
+
+
+def _level_of(key: str, refs: list[ObjectRef], snapshot: Snapshot, plan: ExportPlan) -> Level:
+    resource = snapshot.resources[key]
+    referenced: set[str] = set()
+    for ref in refs:
+        fact = plan.exported[ref]
+        referenced |= {r.group_kind for r in fact.references}
+        referenced |= {ObjectRef(o.group, o.kind, "", o.name).group_kind for o in fact.owners}
+    return level_for(
+        resource.group_kind,
+        is_custom_resource=resource.group_kind in snapshot.custom_resource_kinds,
+        referenced=referenced,
+    )
+
+
+def _skip_counts(plan: ExportPlan, snapshot: Snapshot) -> tuple[SkipCount, ...]:
+    counts = Counter((fact.ref.group_kind, reason) for fact, reason in plan.skipped)
+    derived = [SkipCount(kind, reason, n) for (kind, reason), n in counts.items()]
+    return tuple(sorted([*derived, *snapshot.not_read], key=lambda s: (s.kind, s.reason)))
+
+
+def _sorted_unique(warnings: list[ManifestWarning]) -> tuple[ManifestWarning, ...]:
+    return tuple(sorted(set(warnings), key=lambda w: (w.code, w.message)))
