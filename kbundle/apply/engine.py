@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kbundle.apply.decide import Verdict, after_write, decide, not_served
@@ -48,15 +48,39 @@ class LevelObjects:
     objects: Sequence[Object]
 
 
+@dataclass
+class Observation:
+    """What one object met in the destination, for those who compare rather than import
+    (``kbundle diff``, preflight): the object as it would be sent, the live one, and the
+    server's answer to the write (a server dry run's) or its refusal."""
+
+    level: int
+    ref: ObjectRef
+    intended: Object  # as sent: cluster IPs cleared, ownerReferences rebuilt
+    live: Object | None = None
+    stored: Object | None = None  # the server's answer; None when nothing was sent
+    verdict: Verdict | None = None  # None: the write failed (error) or was not attempted
+    error: ApiError | Unreachable | None = None
+    message: str = ""  # why it was not checked or not attempted, when it was not
+
+
+Observer = Callable[[Observation], None]
+
+
 class Importer:
     """One import run into one cluster."""
 
     def __init__(
-        self, cluster: Cluster, options: ApplyOptions, progress: ProgressCallback | None = None
+        self,
+        cluster: Cluster,
+        options: ApplyOptions,
+        progress: ProgressCallback | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.cluster = cluster
         self.options = options
         self.progress = progress
+        self._observer = observer
         self.outcomes: list[Outcome] = []
         self._retrier = Retrier(options.retry_timeout)
         self._live = LiveObjects(cluster, self._retrier)
@@ -140,40 +164,49 @@ class Importer:
     def _apply_one(self, level: int, obj: Object) -> Outcome:
         ref = ObjectRef.of(obj)
         api_version = str(obj.get("apiVersion", ""))
+        seen = Observation(level, ref, obj)
         try:
-            return self._decide_and_write(level, obj, ref, api_version)
+            return self._decide_and_write(level, obj, ref, api_version, seen)
         except KindNotServed as error:
             crd_in_bundle = (ref.group, ref.kind) in self._bundle_custom_kinds
             decision = not_served(self.options, crd_in_bundle, error.message)
             log.debug("%s: %s, %s", ref, decision.verdict, decision.action)
+            seen.verdict, seen.message = decision.verdict, decision.message
             return Outcome(level, ref, api_version, decision.action, decision.message)
         except DestinationGone:
-            return self._failed(level, ref, api_version, f"not attempted: {self.gave_up}")
+            seen.message = f"not attempted: {self.gave_up}"
+            return self._failed(level, ref, api_version, seen.message)
         except (ApiError, Unreachable) as error:
+            seen.error = error
             return self._failed(level, ref, api_version, describe(error))
         finally:
             self._record_progress(obj)
+            if self._observer is not None:
+                self._observer(seen)
 
     def _failed(self, level: int, ref: ObjectRef, api_version: str, message: str) -> Outcome:
         log.debug("%s: failed: %s", ref, message)
         return Outcome(level, ref, api_version, Action.FAIL, message)
 
     def _decide_and_write(
-        self, level: int, obj: Object, ref: ObjectRef, api_version: str
+        self, level: int, obj: Object, ref: ObjectRef, api_version: str, seen: Observation
     ) -> Outcome:
         unusable = self._namespaces.unusable(ref.namespace)
         if unusable is not None:
+            seen.message = unusable
             return self._failed(level, ref, api_version, unusable)
         resource = self._live.resource(obj)
         with_owners = clear_cluster_ips(obj)
         intended, pending = rebuild_owner_references(with_owners, self._owners.uid_of)
         live = self._live.current(resource, ref)
+        seen.intended, seen.live = intended, live
         decision = decide(intended, live, self.options, self._namespaces.present)
         stored = live
         if decision.verdict is Verdict.WRITE:
             written = self._writer.write(resource, intended, live)
-            stored = written.stored
+            stored = seen.stored = written.stored
             decision = after_write(live, written.stored, written.recreated)
+        seen.verdict, seen.message = decision.verdict, decision.message
         log.debug("%s: %s, %s", ref, decision.verdict, decision.action)
         if not self.options.dry:
             if stored is not None:

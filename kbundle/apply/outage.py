@@ -42,10 +42,34 @@ def not_answering(error: Exception) -> bool:
 
 
 def describe(error: Exception) -> str:
-    """A failed request as the import report shows it: the server's own words."""
-    if isinstance(error, ApiError):
-        return f"{error.status} {error.reason}: {error.server_message}"
-    return str(error)
+    """A failed request as the import report shows it: the server's own words, in one line;
+    for a server-side apply conflict, who owns which fields and the two ways out."""
+    if not isinstance(error, ApiError):
+        return str(error)
+    owners = conflicting_owners(error)
+    if owners:
+        held = "; ".join(f'"{manager}" owns {", ".join(fields)}' for manager, fields in owners)
+        return (
+            f"{error.status} {error.reason}: other field managers own fields the bundle sets: "
+            f"{held}; take them over with --force-conflicts, or leave the object as it is "
+            "with --existing skip"
+        )
+    return f"{error.status} {error.reason}: {' '.join(error.server_message.split())}"
+
+
+def conflicting_owners(error: ApiError) -> list[tuple[str, list[str]]]:
+    """Server-side apply conflicts of a 409: each other field manager, with the fields it
+    owns that the applied object sets differently (paths as the server writes them)."""
+    if error.status != 409:
+        return []
+    by_manager: dict[str, list[str]] = {}
+    for cause in error.details.get("causes") or []:
+        if not isinstance(cause, dict) or cause.get("reason") != "FieldManagerConflict":
+            continue
+        message = str(cause.get("message", ""))
+        manager = message.split('"')[1] if message.count('"') >= 2 else message
+        by_manager.setdefault(manager, []).append(str(cause.get("field", "")))
+    return sorted(by_manager.items())
 
 
 class Reachability:

@@ -12,7 +12,9 @@ import pytest
 
 from kbundle.apply.decide import Decision, Verdict, after_write, decide, not_served
 from kbundle.apply.options import ApplyOptions, DryRunMode, ExistingMode
+from kbundle.apply.outage import conflicting_owners, describe
 from kbundle.apply.outcome import Action
+from kbundle.cluster import ApiError
 from kbundle.core.model import Object
 
 INTENDED: Object = {
@@ -157,3 +159,47 @@ def test_a_kind_not_served_fails_unless_a_dry_run_brings_its_crd(
 ) -> None:
     options = ApplyOptions(dry_run=dry_run)
     assert not_served(options, crd_in_bundle, "not served") == expected
+
+
+# -- how a refused write is reported ---------------------------------------------------------
+
+
+def _conflict(*causes: tuple[str, str]) -> ApiError:
+    return ApiError(
+        409,
+        "Conflict",
+        "Apply failed with conflicts:\n- .spec.replicas",
+        method="PATCH",
+        path="/apis/apps/v1/namespaces/shop/deployments/web",
+        details={
+            "causes": [
+                {"reason": "FieldManagerConflict", "message": message, "field": field}
+                for message, field in causes
+            ]
+        },
+    )
+
+
+def test_an_apply_conflict_names_each_owner_its_fields_and_the_ways_out() -> None:
+    error = _conflict(
+        ('conflict with "kubectl"', ".spec.replicas"),
+        ('conflict with "hpa-controller" using apps/v1', ".spec.template.spec.containers"),
+        ('conflict with "kubectl"', ".metadata.labels.tier"),
+    )
+    assert describe(error) == (
+        "409 Conflict: other field managers own fields the bundle sets: "
+        '"hpa-controller" owns .spec.template.spec.containers; '
+        '"kubectl" owns .spec.replicas, .metadata.labels.tier; '
+        "take them over with --force-conflicts, or leave the object as it is with "
+        "--existing skip"
+    )
+    assert conflicting_owners(error) == [
+        ("hpa-controller", [".spec.template.spec.containers"]),
+        ("kubectl", [".spec.replicas", ".metadata.labels.tier"]),
+    ]
+
+
+def test_other_refusals_keep_the_server_s_words_on_one_line() -> None:
+    error = ApiError(422, "Invalid", "spec.ports[0]: bad\n  and more", method="P", path="/x")
+    assert describe(error) == "422 Invalid: spec.ports[0]: bad and more"
+    assert conflicting_owners(error) == []
