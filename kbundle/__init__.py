@@ -33,14 +33,19 @@ if TYPE_CHECKING:
         UsageError,
     )
     from kbundle.core.model import Manifest, ObjectRef, Rewrite
+    from kbundle.diff.model import DiffReport, DiffStatus, ObjectDiff
+    from kbundle.preflight.model import Finding, PreflightMode, PreflightReport, Severity
     from kbundle.select.selection import Selection
     from kbundle.transforms.base import Transform, TransformContext
     from kbundle.transforms.catalog import TransformRequest
     from kbundle.transforms.spec import TransformSpec
     from kbundle.verbs.clone import CloneOptions, CloneResult, clone
     from kbundle.verbs.common import ClusterTarget, SecretsMode
+    from kbundle.verbs.diff import DiffOptions, diff
+    from kbundle.verbs.diff_bundles import DiffBundlesOptions, DiffResult, diff_bundles
     from kbundle.verbs.export import ExportOptions, ExportResult, export
     from kbundle.verbs.importing import ImportOptions, ImportResult, import_bundle
+    from kbundle.verbs.preflight import PreflightOptions, PreflightResult, preflight
     from kbundle.verbs.render import RenderOptions, RenderResult, render
     from kbundle.verbs.sign import (
         KeygenOptions,
@@ -80,6 +85,11 @@ _HOMES = {
     "kbundle.transforms.spec": ("TransformSpec",),
     "kbundle.verbs.clone": ("CloneOptions", "CloneResult", "clone"),
     "kbundle.verbs.common": ("ClusterTarget", "SecretsMode"),
+    "kbundle.verbs.diff": ("DiffOptions", "diff"),
+    "kbundle.verbs.diff_bundles": ("DiffBundlesOptions", "DiffResult", "diff_bundles"),
+    "kbundle.verbs.preflight": ("PreflightOptions", "PreflightResult", "preflight"),
+    "kbundle.preflight.model": ("Finding", "PreflightMode", "PreflightReport", "Severity"),
+    "kbundle.diff.model": ("DiffReport", "DiffStatus", "ObjectDiff"),
     "kbundle.verbs.export": ("ExportOptions", "ExportResult", "export"),
     "kbundle.verbs.importing": ("ImportOptions", "ImportResult", "import_bundle"),
     "kbundle.verbs.render": ("RenderOptions", "RenderResult", "render"),
@@ -111,11 +121,17 @@ __all__ = [
     "CloneResult",
     "ClusterError",
     "ClusterTarget",
+    "DiffBundlesOptions",
+    "DiffOptions",
+    "DiffReport",
+    "DiffResult",
+    "DiffStatus",
     "DryRunMode",
     "ExistingMode",
     "ExitCode",
     "ExportOptions",
     "ExportResult",
+    "Finding",
     "ImportOptions",
     "ImportReport",
     "ImportResult",
@@ -126,14 +142,20 @@ __all__ = [
     "KeygenOptions",
     "KeygenResult",
     "Manifest",
+    "ObjectDiff",
     "ObjectRef",
     "Outcome",
     "PassphraseSource",
+    "PreflightMode",
+    "PreflightOptions",
+    "PreflightReport",
+    "PreflightResult",
     "RenderOptions",
     "RenderResult",
     "Rewrite",
     "SecretsMode",
     "Selection",
+    "Severity",
     "SignOptions",
     "SignResult",
     "Transform",
@@ -148,10 +170,13 @@ __all__ = [
     "VerifyResult",
     "__version__",
     "clone",
+    "diff",
+    "diff_bundles",
     "export",
     "import_bundle",
     "inspect",
     "keygen",
+    "preflight",
     "render",
     "sign",
     "transform",

@@ -184,7 +184,15 @@ def write_bundle(
     **manifest: Any,
 ) -> None:
     """A bundle holding these objects, one file per kind, as a hand-made bundle would;
-    ``manifest`` changes fields of its manifest."""
+    ``manifest`` changes fields of its manifest (its selection names the objects'
+    namespaces unless given: verification bounds them by it)."""
+    held = {
+        o["metadata"]["namespace"]
+        for _, _, objs in levels
+        for o in objs
+        if o["metadata"].get("namespace")
+    }
+    manifest.setdefault("selection", SelectionInfo(namespaces=tuple(sorted(held)) or ("shop",)))
     with BundleWriter(path, mtime=MTIME) as writer:
         kinds_by_level: dict[tuple[int, str], set[str]] = {}
         for number, name, objects in levels:

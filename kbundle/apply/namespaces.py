@@ -1,7 +1,9 @@
 """The namespaces a level's objects go into: there, created, or known to be unusable.
 
 A bundle exported with ``--include-cluster-resources=false`` holds no Namespace objects: the
-namespaces its objects need but the destination lacks are created plainly, and waited for.
+namespaces its objects need but the destination lacks are created plainly, and waited for;
+unless the import itself takes no cluster-scoped object (``create_namespaces`` off), when
+each object of a missing namespace fails with the way out.
 Namespaces the bundle does hold are waited for after their level. A namespace that could not
 be created, or stays Terminating, fails each of its objects with the reason.
 
@@ -57,7 +59,8 @@ class Namespaces:
             }
             - self._ready
         )
-        if not needed or self._options.dry:
+        creating = self._options.create_namespaces
+        if not needed or (self._options.dry and creating):
             self._ready.update(needed)
             return
         resource = self._resource()
@@ -65,6 +68,13 @@ class Namespaces:
         for name in needed:
             self._ready.add(name)
             if self._exists_or_unreadable(name):
+                continue
+            if not creating:
+                log.info("namespace %s does not exist, and creating it was not asked for", name)
+                self._unusable[name] = (
+                    f"namespace {name} does not exist, and --include-cluster-resources=false "
+                    "creates no namespace: create it first, or import without that flag"
+                )
                 continue
             ref = ObjectRef("", "Namespace", "", name)
             log.info("namespace %s does not exist: creating it for the bundle's objects", name)

@@ -29,6 +29,9 @@ class ApplyOptions:
     wait_timeout: float = 60.0  # CRDs established, namespaces active, deletions finished
     retry_timeout: float = 120.0  # how long a destination may stay unreachable
     field_manager: str = "kbundle"
+    # Create the namespaces the objects need that neither the bundle nor the destination
+    # has; False (--include-cluster-resources=false) creates no cluster-scoped object at all.
+    create_namespaces: bool = True
 
     @property
     def dry(self) -> bool:

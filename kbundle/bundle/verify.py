@@ -34,6 +34,7 @@ from kbundle.core.model import (
     FileEntry,
     LevelInfo,
     Manifest,
+    SelectionInfo,
     group_kind,
     group_of,
     is_sealed,
@@ -137,12 +138,18 @@ def verify_bundle(
     entries = tuple(sorted(manifest.files, key=lambda entry: (entry.level, entry.path)))
     keep = sum(entry.size for entry in entries) <= KEEP_PARSED_BYTES
     parsed: dict[str, list[dict[str, Any]]] = {}
+    cluster_scoped: set[tuple[str, str]] = set()  # (group kind, name) the bundle holds
     for entry in entries:
         documents = _check_documents(entry, members[entry.path])
+        _check_within_selection(entry, documents, manifest.selection)
+        if not entry.namespaced:
+            kind = group_kind(entry.kind, group_of(entry.api_version))
+            cluster_scoped |= {(kind, d["metadata"]["name"]) for d in documents}
         if is_secret(entry.api_version, entry.kind):
             _check_secrets(entry, documents, manifest)
         if keep:
             parsed[entry.path] = documents
+    _check_cluster_scoped_reasons(manifest, cluster_scoped)
     secrets = secret_objects(entries)  # each entry's count was checked against its documents
     if manifest.secrets is not None and manifest.secrets.objects != secrets:
         raise BundleFormatError(
@@ -392,6 +399,41 @@ def _check_documents(entry: FileEntry, member: Member) -> list[dict[str, Any]]:
             f"{entry.path}: holds {len(documents)} documents, {MANIFEST} says {entry.objects}"
         )
     return documents
+
+
+def _check_within_selection(
+    entry: FileEntry, documents: list[dict[str, Any]], selection: SelectionInfo
+) -> None:
+    """A bundle reaches no further than its manifest says: every namespaced object lies in a
+    namespace the selection names, unless it took all namespaces. Export reads only those;
+    an object outside them was planted after the fact, and an import would write it into a
+    namespace nobody reviewing the manifest expected."""
+    if selection.all_namespaces or not entry.namespaced:
+        return
+    allowed = set(selection.namespaces)
+    for number, document in enumerate(documents, start=1):
+        namespace = document["metadata"]["namespace"]
+        if namespace not in allowed:
+            named = ", ".join(selection.namespaces) or "none"
+            raise BundleFormatError(
+                f"{entry.path}: document {number}: {entry.kind} "
+                f"{_shown(namespace)}/{_shown(document['metadata']['name'])} is in namespace "
+                f"{_shown(namespace)}, outside the namespaces {MANIFEST} records as selected "
+                f"({_shown(named)})",
+                hint="the bundle was changed after it was written",
+            )
+
+
+def _check_cluster_scoped_reasons(manifest: Manifest, held: set[tuple[str, str]]) -> None:
+    """Each reason the manifest gives is about a cluster-scoped object the bundle holds
+    (a transform may add objects without a reason; a reason for nothing is an edit)."""
+    for entry in manifest.cluster_scoped or ():
+        if (entry.kind, entry.name) not in held:
+            raise BundleFormatError(
+                f"{MANIFEST}: clusterScoped names {_shown(entry.kind)} {_shown(entry.name)}, "
+                "which the bundle does not hold as a cluster-scoped object",
+                hint="the bundle was changed after it was written",
+            )
 
 
 def _document_problem(document: dict[str, Any], entry: FileEntry) -> str | None:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from kbundle.cli import bundles, completion, exporting, importing, keys, offline
+from kbundle.cli import bundles, completion, exporting, importing, keys, offline, previews
 from kbundle.cli.command import Verbosity
 from kbundle.cli.options import Verbose
 from kbundle.core.version import __version__
@@ -55,6 +55,8 @@ app.command()(bundles.verify)
 app.command()(bundles.inspect)
 app.command("import")(importing.import_)
 app.command()(importing.clone)
+app.command()(previews.diff)
+app.command()(previews.preflight)
 app.command()(offline.transform)
 app.command()(offline.render)
 app.command()(keys.keygen)

@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kbundle.cli.command import command
 from kbundle.cli.options import TRUST, BundleArgument
 from kbundle.cli.streams import bundle_source
+
+if TYPE_CHECKING:
+    from kbundle.core.reach import Reach
+
+NAMES_SHOWN = 10  # names of one cluster-scoped kind in the text output; JSON has them all
 
 
 @command()
@@ -46,17 +51,41 @@ def inspect(
         InspectFormat, typer.Option("--output", "-o", help="text or json.")
     ] = InspectFormat.TEXT,
 ) -> None:
-    """Show what a bundle holds: levels, kinds, counts, what was left out, warnings.
-    Reads only the manifest; use `kbundle verify` to check the content.
+    """Show what a bundle holds: first what an import would touch (namespaces,
+    cluster-scoped objects, and the objects that grant power over a cluster), then levels,
+    kinds, counts, what was left out, warnings. Verifies the bundle first, offline; Secret
+    values are never shown.
 
     Example: kbundle inspect shop.kbundle --output json
     """
-    from kbundle.cli.report import print_manifest  # noqa: PLC0415 - start-up time
+    from kbundle.cli.console import show  # noqa: PLC0415 - start-up time
+    from kbundle.cli.report import print_manifest  # noqa: PLC0415
     from kbundle.verbs.verify import InspectOptions  # noqa: PLC0415
     from kbundle.verbs.verify import inspect as run  # noqa: PLC0415
 
-    manifest = run(InspectOptions(bundle_source(bundle))).manifest
+    result = run(InspectOptions(bundle_source(bundle)))
     if output is InspectFormat.JSON:
-        print(json.dumps(manifest.to_dict(), indent=2))
+        print(json.dumps({**result.manifest.to_dict(), "reach": result.reach.to_dict()}, indent=2))
     else:
-        print_manifest(manifest)
+        for line in reach_lines(result.reach):
+            show(line)
+        print_manifest(result.manifest)
+
+
+def reach_lines(reach: Reach) -> list[str]:
+    """What an import would touch, for people deciding whether to import."""
+    cluster_scoped = sum(len(names) for _, names in reach.cluster_scoped)
+    lines = [
+        "an import would touch:",
+        f"  namespaces ({len(reach.namespaces)}): {', '.join(reach.namespaces) or 'none'}",
+        f"  cluster-scoped objects ({cluster_scoped}){':' if cluster_scoped else ': none'}",
+    ]
+    for kind, names in reach.cluster_scoped:
+        shown = ", ".join(names[:NAMES_SHOWN])
+        more = f", ... and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else ""
+        lines.append(f"    {kind} ({len(names)}): {shown}{more}")
+    lines.append(
+        f"  objects that grant power ({len(reach.powers)}){':' if reach.powers else ': none'}"
+    )
+    lines += [f"    {power.ref}: {power.why}" for power in reach.powers]
+    return lines

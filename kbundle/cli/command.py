@@ -35,21 +35,22 @@ class Verbosity:
 
 
 @contextmanager
-def handled(interrupted: str) -> Iterator[None]:
-    """kbundle's errors as one line on stderr and their exit code; Ctrl-C as 130."""
+def handled(interrupted: str, least_error_code: int = 0) -> Iterator[None]:
+    """kbundle's errors as one line on stderr and their exit code (at least
+    ``least_error_code``: diff keeps 1 for "differences"); Ctrl-C as 130."""
     try:
         yield
     except KbundleError as error:
         hint = f" ({error.hint})" if error.hint else ""
         say(f"error: {error.message}{hint}")
-        raise typer.Exit(int(error.exit_code)) from None
+        raise typer.Exit(max(int(error.exit_code), least_error_code)) from None
     except KeyboardInterrupt:
         say(interrupted)
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
 def command(
-    interrupted: str = NOTHING_WRITTEN,
+    interrupted: str = NOTHING_WRITTEN, *, least_error_code: int = 0
 ) -> Callable[[Callable[..., ExitCode | None]], Callable[..., None]]:
     """Make a command body a typer command: its option groups expanded, ``-v`` added."""
 
@@ -60,7 +61,7 @@ def command(
         @functools.wraps(expanded)
         def run(*, verbose: int = 0, **values: Any) -> None:
             configure_logging(max(verbose, Verbosity.root))
-            with handled(interrupted):
+            with handled(interrupted, least_error_code):
                 code = expanded(**values)
             if code:
                 raise typer.Exit(int(code))

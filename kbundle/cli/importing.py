@@ -20,21 +20,30 @@ from kbundle.cli.options import (
     TRANSFORMS,
     TRUST,
     BundleArgument,
+    PreflightFlag,
     ReportFile,
 )
 from kbundle.cli.streams import bundle_source
 from kbundle.core.errors import ExitCode, UsageError
+from kbundle.preflight.model import PreflightMode
 from kbundle.select.selection import Selection
 from kbundle.transforms.spec import TransformSpec
 from kbundle.verbs.common import ClusterTarget
 
 if TYPE_CHECKING:
+    from kbundle.preflight.model import PreflightReport
     from kbundle.verbs.importing import ImportResult
 
 
 def _check_report_path(path: Path | None) -> None:
     if path is not None and not path.parent.is_dir():
         raise UsageError(f"--report {path}: folder {path.parent} does not exist")
+
+
+def _heard(report: PreflightReport) -> None:
+    from kbundle.cli.report import print_preflight  # noqa: PLC0415 - start-up time
+
+    print_preflight(report, before_import=True)
 
 
 def _finish(result: ImportResult, report_file: Path | None) -> ExitCode:
@@ -51,17 +60,21 @@ def import_(
     *,
     bundle: BundleArgument,
     cluster: Annotated[ClusterTarget, CLUSTER],
+    selection: Annotated[Selection, SELECTION],
     transforms: Annotated[Sequence[TransformSpec], TRANSFORMS],
     apply: Annotated[ApplyOptions, APPLY],
     report_file: ReportFile = None,
     require_signature: Annotated[tuple[Path, ...], TRUST],
     passphrase: Annotated[PassphraseSource, PASSPHRASE],
+    preflight: PreflightFlag = PreflightMode.WARN,
 ) -> ExitCode:
     """Verify a bundle, then replay it into a cluster: level by level, idempotently.
     Nothing is sent to the cluster unless the whole bundle verifies (and, if asked, its
-    signature, and the passphrase of its encrypted Secrets).
+    signature, and the passphrase of its encrypted Secrets). The selection flags take part
+    of the bundle (namespaces as the bundle names them, before --map-namespace), with what
+    it depends on.
 
-    Example: kbundle import shop.kbundle --map-namespace shop=shop-restored
+    Example: kbundle import shop.kbundle -n shop --map-namespace shop=shop-restored
     """
     from kbundle.verbs.importing import ImportOptions, import_bundle  # noqa: PLC0415
 
@@ -73,8 +86,13 @@ def import_(
         apply=apply,
         require_signature=require_signature,
         passphrase=passphrase,
+        selection=selection,
+        preflight=preflight,
     )
-    result = with_progress(lambda progress: import_bundle(options, progress=progress), "applying")
+    result = with_progress(
+        lambda progress: import_bundle(options, progress=progress, on_preflight=_heard),
+        "applying",
+    )
     return _finish(result, report_file)
 
 
@@ -99,6 +117,7 @@ def clone(
     transforms: Annotated[Sequence[TransformSpec], TRANSFORMS],
     apply: Annotated[ApplyOptions, APPLY],
     report_file: ReportFile = None,
+    preflight: PreflightFlag = PreflightMode.WARN,
 ) -> ExitCode:
     """Export from one context straight into another, with no bundle file in between (the
     stream is still verified before anything is applied).
@@ -116,6 +135,7 @@ def clone(
         selection=selection,
         transforms=transforms,
         apply=apply,
+        preflight=preflight,
     )
     result = with_progress(
         lambda progress: run(
@@ -124,6 +144,7 @@ def clone(
             on_exported=lambda manifest: print_export(
                 manifest, f"context {to_context} (streamed)", None
             ),
+            on_preflight=_heard,
         ),
         "applying",
     )

@@ -11,8 +11,16 @@ import typer
 from kbundle.bundle.passphrase import PassphraseSource
 from kbundle.cli.command import command
 from kbundle.cli.console import say
-from kbundle.cli.options import PASSPHRASE, TRANSFORMS, TRUST, BundleArgument, SignWith
+from kbundle.cli.options import (
+    PASSPHRASE,
+    SELECTION,
+    TRANSFORMS,
+    TRUST,
+    BundleArgument,
+    SignWith,
+)
 from kbundle.cli.streams import STREAM, bundle_source, bundle_target
+from kbundle.select.selection import Selection
 from kbundle.transforms.spec import TransformSpec
 
 MAX_WARNINGS_SHOWN = 10
@@ -60,6 +68,7 @@ def render(
     *,
     bundle: BundleArgument,
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write (new or empty).")],
+    selection: Annotated[Selection, SELECTION],
     transforms: Annotated[Sequence[TransformSpec], TRANSFORMS],
     require_signature: Annotated[tuple[Path, ...], TRUST],
     passphrase: Annotated[PassphraseSource, PASSPHRASE],
@@ -67,7 +76,8 @@ def render(
     """Write a bundle as plain YAML, one file per level (00-crds.yaml, 01-namespaces.yaml...),
     for GitOps or kubectl apply. clusterIPs are cleared and ownerReferences removed, as
     nothing could rebuild them there. Secrets go to their own NN-level.secrets.yaml files,
-    mode 0600.
+    mode 0600. The selection flags take part of the bundle, with what it depends on (kind
+    names as the bundle knows them).
 
     Example: kbundle render shop.kbundle -o shop-yaml/ --map-namespace shop=shop-prod
     """
@@ -81,6 +91,7 @@ def render(
             transforms=transforms,
             require_signature=require_signature,
             passphrase=passphrase,
+            selection=selection,
         )
     )
     say(f"wrote {result.objects} objects in {len(result.files)} files to {output}")

@@ -18,6 +18,7 @@ from kbundle.apply.options import ApplyOptions, DryRunMode, ExistingMode
 from kbundle.bundle.passphrase import PassphraseSource
 from kbundle.cli.groups import Flag, OptionGroup
 from kbundle.core.errors import UsageError
+from kbundle.preflight.model import PreflightMode
 from kbundle.select.selection import Selection
 from kbundle.transforms.spec import PLUGIN, RULES, TransformSpec
 from kbundle.verbs.common import ClusterTarget
@@ -37,6 +38,14 @@ Verbose = Annotated[
 ]
 ReportFile = Annotated[
     Path | None, typer.Option("--report", help="Write one JSON record per object to this file.")
+]
+PreflightFlag = Annotated[
+    PreflightMode,
+    typer.Option(
+        "--preflight",
+        help="Check the destination first: warn prints what it lacks and goes on; strict "
+        "stops before the first write while a blocker stands; off skips the checks.",
+    ),
 ]
 SignWith = Annotated[
     Path | None,
@@ -72,11 +81,11 @@ CLUSTER = OptionGroup(
     _cluster,
 )
 
-# -- what to export --------------------------------------------------------------------------
+# -- what to take: from a cluster (export), or from a bundle (import, render) ---------------
 
 
 def _selection(values: Mapping[str, Any]) -> Selection:
-    """What to export; export adds what to keep of each object (--keep-*)."""
+    """What to take; export adds what to keep of each object (--keep-*)."""
     return Selection(
         namespaces=tuple(values["namespace"] or ()),
         all_namespaces=values["all_namespaces"],
@@ -98,13 +107,15 @@ SELECTION = OptionGroup(
                 typer.Option(
                     "-n",
                     "--namespace",
-                    help="Namespace to export (repeatable; default: the context's).",
+                    help="Namespace to take (repeatable). Export: default the context's; "
+                    "import, render: as the bundle names it, before --map-namespace; default "
+                    "all.",
                 ),
             ],
         ),
         Flag(
             "all_namespaces",
-            Annotated[bool, typer.Option("-A", "--all-namespaces", help="Export every namespace.")],
+            Annotated[bool, typer.Option("-A", "--all-namespaces", help="Take every namespace.")],
             False,
         ),
         Flag(
@@ -162,7 +173,8 @@ SELECTION = OptionGroup(
                 bool,
                 typer.Option(
                     "--include-owned",
-                    help="Keep objects an exported controller recreates (ReplicaSets, Pods...).",
+                    help="Export only: keep objects an exported controller recreates "
+                    "(ReplicaSets, Pods...).",
                 ),
             ],
             False,

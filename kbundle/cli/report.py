@@ -14,6 +14,7 @@ from kbundle.apply.outcome import ACTIONS, ImportReport
 from kbundle.bundle.signing import Signature
 from kbundle.cli.console import out, say, show
 from kbundle.core.model import FileEntry, Manifest
+from kbundle.preflight.model import PreflightReport
 
 MAX_WARNINGS_SHOWN = 10
 MAX_FAILURES_SHOWN = 20
@@ -119,6 +120,16 @@ def manifest_tables(manifest: Manifest) -> list[Table]:
     return tables
 
 
+def cluster_scoped_lines(manifest: Manifest) -> list[str]:
+    """Why each cluster-scoped object came along (format 1.2), one line each: too long for
+    a table cell."""
+    if not manifest.cluster_scoped:
+        return []
+    return ["cluster-scoped objects, and why they came along:"] + [
+        f"  {held.kind} {held.name}: {held.reason}" for held in manifest.cluster_scoped
+    ]
+
+
 def plan_lines(report: ImportReport) -> list[str]:
     """One line per object: level, action, object, and why (``--dry-run=client``)."""
     return [
@@ -173,5 +184,19 @@ def print_manifest(manifest: Manifest) -> None:
         show(line)
     for table in manifest_tables(manifest):
         out().print(table)
+    for line in cluster_scoped_lines(manifest):
+        show(line)
     for warning in manifest.warnings:
         show(f"warning [{warning.code}]: {warning.message}")
+
+
+def print_preflight(report: PreflightReport, *, before_import: bool) -> None:
+    """Each finding on one line, blockers first, then the counts: the result of
+    ``preflight`` on stdout; before an import on stderr, and only when there are findings
+    (the import's own results go to stdout)."""
+    if before_import and not report.findings:
+        return
+    write = say if before_import else show
+    for line in report.lines():
+        write(line)
+    write(report.summary())

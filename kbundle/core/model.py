@@ -14,7 +14,8 @@ from typing import Any
 Object = dict[str, Any]
 ProgressCallback = Callable[[int, int, str], None]  # done, total, what is being done
 
-FORMAT_VERSION = "1.1.0"  # 1.1: the secrets section and the optional signature member
+# 1.1: the secrets section and the optional signature member; 1.2: the clusterScoped section
+FORMAT_VERSION = "1.2.0"
 MANIFEST_KIND = "KbundleManifest"
 
 
@@ -230,6 +231,19 @@ class SecretsInfo:
 
 
 @dataclass(frozen=True)
+class ClusterScopedEntry:
+    """One cluster-scoped object of a bundle and why it came along, in one line that names
+    objects only ("CRD of custom resource Widget.example.com shop/w")."""
+
+    kind: str  # group kind
+    name: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class Manifest:
     """The ``manifest.yaml`` of a bundle."""
 
@@ -243,6 +257,8 @@ class Manifest:
     warnings: tuple[ManifestWarning, ...] = ()
     transforms: tuple[dict[str, Any], ...] = ()
     secrets: SecretsInfo | None = None  # None only in bundles written before format 1.1
+    # Sorted by kind, then name; None only in bundles written before format 1.2.
+    cluster_scoped: tuple[ClusterScopedEntry, ...] | None = None
     format_version: str = FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -277,6 +293,11 @@ class Manifest:
             "warnings": [w.to_dict() for w in self.warnings],
             "transforms": list(self.transforms),
             **({"secrets": self.secrets.to_dict()} if self.secrets is not None else {}),
+            **(
+                {"clusterScoped": [e.to_dict() for e in self.cluster_scoped]}
+                if self.cluster_scoped is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -325,4 +346,9 @@ class Manifest:
             ),
             transforms=tuple(data.get("transforms", [])),
             secrets=SecretsInfo.from_dict(data["secrets"]) if "secrets" in data else None,
+            cluster_scoped=tuple(
+                ClusterScopedEntry(e["kind"], e["name"], e["reason"]) for e in data["clusterScoped"]
+            )
+            if "clusterScoped" in data
+            else None,
         )

@@ -14,10 +14,11 @@ from typing import Any
 from kbundle.core.fieldpath import dict_at
 from kbundle.core.kinds import CUSTOM_POD_LOCATIONS, containers, pod_location
 from kbundle.core.model import Object, ObjectRef, group_of
+from kbundle.core.rbac import RBAC, crd_names, role_of, service_accounts_of
 from kbundle.core.selectors import Selector, from_label_selector, from_map
 from kbundle.select.rules import intrinsic_reason
 
-RBAC = "rbac.authorization.k8s.io"
+CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 _SECRET_REF_KEY = re.compile(r"(?i)^(.*secretref|secretkeyref|nodepublishsecretref)$")
 _CONFIG_MAP_REF_KEY = re.compile(r"(?i)^(.*configmapref|configmapkeyref)$")
 
@@ -46,6 +47,10 @@ class ObjectFacts:
     pod_selector: Selector | None = None  # Service / PDB: the pods it applies to
     scale_target: ObjectRef | None = None  # HPA
     subjects: frozenset[ObjectRef] = frozenset()  # ServiceAccounts a binding names
+    role: ObjectRef | None = None  # the Role or ClusterRole a binding grants
+    # Role, ClusterRole: the CRDs its rules name. Not references: most name built-in kinds,
+    # and only those that exist are dependencies, of the ServiceAccounts it is bound to.
+    granted_crds: frozenset[ObjectRef] = frozenset()
     service_has_selector: bool = False
     service_name: str | None = None  # Endpoints / EndpointSlice: the Service they serve
     managed_by: str | None = None  # EndpointSlice managed-by label
@@ -79,7 +84,7 @@ def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
     elif (group, kind) not in _NO_GENERIC_SCAN and (crd_name is not None or not pods):
         references |= set(_generic_references(obj.get("spec"), ref.namespace))
     if crd_name is not None:
-        references.add(ObjectRef("apiextensions.k8s.io", "CustomResourceDefinition", "", crd_name))
+        references.add(ObjectRef(*CRD, "", crd_name))
     references.discard(ref)
     return ObjectFacts(
         ref=ref,
@@ -259,18 +264,17 @@ def _ingress(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectR
 
 
 def _binding(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
-    role = obj.get("roleRef") or {}
-    found = set()
-    if role.get("kind") == "ClusterRole":
-        found.add(ObjectRef(RBAC, "ClusterRole", "", role.get("name", "")))
-    elif role.get("kind") == "Role":
-        found.add(ObjectRef(RBAC, "Role", ref.namespace, role.get("name", "")))
-    extras["subjects"] = frozenset(
-        ObjectRef("", "ServiceAccount", s.get("namespace") or ref.namespace, s["name"])
-        for s in obj.get("subjects") or []
-        if s.get("kind") == "ServiceAccount" and s.get("name")
+    role = role_of(obj)
+    extras["role"] = role
+    extras["subjects"] = service_accounts_of(obj)
+    return set() if role is None else {role}
+
+
+def _role(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
+    extras["granted_crds"] = frozenset(
+        ObjectRef(*CRD, "", name) for name in crd_names(obj.get("rules"))
     )
-    return found
+    return set()
 
 
 def _service_account(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
@@ -345,6 +349,8 @@ _SPECIFIC = {
     ("extensions", "Ingress"): _ingress,
     (RBAC, "RoleBinding"): _binding,
     (RBAC, "ClusterRoleBinding"): _binding,
+    (RBAC, "Role"): _role,
+    (RBAC, "ClusterRole"): _role,
     ("", "ServiceAccount"): _service_account,
     ("", "Secret"): _secret,
     ("autoscaling", "HorizontalPodAutoscaler"): _autoscaler,
@@ -355,15 +361,13 @@ _SPECIFIC = {
     ("apiextensions.k8s.io", "CustomResourceDefinition"): _crd,
 }
 # Kinds whose relations are fully described above or by their pod template, with nothing
-# worth a generic scan (ConfigMaps, RBAC rules, quotas...).
+# worth a generic scan (ConfigMaps, quotas, classes...).
 _NO_GENERIC_SCAN = frozenset(
     {
         ("", "ConfigMap"),
         ("", "Namespace"),
         ("", "ResourceQuota"),
         ("", "LimitRange"),
-        (RBAC, "Role"),
-        (RBAC, "ClusterRole"),
         ("storage.k8s.io", "StorageClass"),
         ("scheduling.k8s.io", "PriorityClass"),
         ("networking.k8s.io", "NetworkPolicy"),

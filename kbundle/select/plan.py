@@ -3,6 +3,7 @@
 1. Base: the objects the flags select (namespaces, labels, kinds), or the ``--object`` roots.
 2. Closure: roots pull in everything they depend on, transitively; otherwise only the
    cluster-scoped objects the selection depends on (``--include-cluster-resources=auto``).
+   Each object records why it came along (``reasons``): the manifest shows it.
 3. Kind filters apply to the result, dependencies included.
 4. Derived and built-in objects are left out, each with its reason.
 """
@@ -17,8 +18,9 @@ from dataclasses import dataclass, field
 from kbundle.core.errors import UsageError
 from kbundle.core.model import ManifestWarning, ObjectRef
 from kbundle.core.selectors import Selector
-from kbundle.select import rules
-from kbundle.select.facts import ObjectFacts
+from kbundle.select import reasons, rules
+from kbundle.select.facts import CRD, ObjectFacts
+from kbundle.select.reasons import Need, Referral
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class ExportPlan:
     exported: dict[ObjectRef, ObjectFacts]
     skipped: list[tuple[ObjectFacts, str]]
     warnings: list[ManifestWarning]
+    reasons: dict[ObjectRef, str] = field(default_factory=dict)  # why each exported one is in
 
     @property
     def exported_uids(self) -> frozenset[str]:
@@ -82,41 +85,71 @@ class ObjectIndex:
 
     def dependencies(
         self, fact: ObjectFacts, *, cluster_scoped_only: bool = False
-    ) -> tuple[list[ObjectFacts], list[ObjectRef]]:
-        """Objects ``fact`` needs (found), and references to objects that do not exist.
+    ) -> tuple[list[Need], list[ObjectRef]]:
+        """Objects ``fact`` needs (found, with how), and references to objects that do not
+        exist.
 
         ``cluster_scoped_only`` skips the namespaced reverse lookups (Services selecting a
         workload's pods...), which cost a scan per workload and would be discarded anyway.
         """
-        found: list[ObjectFacts] = []
+        found: list[Need] = []
         missing: list[ObjectRef] = []
         for ref in sorted(fact.references):
             target = self.by_ref.get(ref)
-            if target is not None:
-                found.append(target)
-            else:
+            if target is None:
                 missing.append(ref)
-        found += [self.by_uid[o.uid] for o in fact.owners if o.uid in self.by_uid]
+            elif fact.custom and (ref.group, ref.kind) == CRD:
+                found.append(Need(target, reasons.CUSTOM_RESOURCE))
+            else:
+                found.append(Need(target, reasons.ROLE if ref == fact.role else reasons.REFERENCE))
+        found += [
+            Need(self.by_uid[o.uid], reasons.OWNER) for o in fact.owners if o.uid in self.by_uid
+        ]
         if fact.ref.namespace:
             namespace = self.by_ref.get(ObjectRef("", "Namespace", "", fact.ref.namespace))
             if namespace is not None:
-                found.append(namespace)
+                found.append(Need(namespace, reasons.NAMESPACE))
         if (fact.ref.group, fact.ref.kind) == ("", "ServiceAccount"):
-            found += self.bindings.get(fact.ref, [])  # ClusterRoleBindings are cluster-scoped
+            bindings = sorted(self.bindings.get(fact.ref, []), key=lambda b: b.ref)
+            found += [Need(b, reasons.BINDING) for b in bindings]  # ClusterRoleBindings too
+            found += self._granted_crds(bindings)
         if cluster_scoped_only:
             return found, missing
         for pattern in fact.claim_patterns:
-            found += [c for c in self.claims[fact.ref.namespace] if re.match(pattern, c.ref.name)]
+            found += [
+                Need(c, reasons.CLAIM)
+                for c in self.claims[fact.ref.namespace]
+                if re.match(pattern, c.ref.name)
+            ]
         if fact.pod_labels is not None:
             found += [
-                s
+                Need(s, reasons.SELECTS)
                 for s in self.selecting[fact.ref.namespace]
                 if s.pod_selector is not None and s.pod_selector.matches(fact.pod_labels)
             ]
-            found += self.autoscalers.get(fact.ref, [])
+            found += [Need(a, reasons.SCALES) for a in self.autoscalers.get(fact.ref, [])]
         if (fact.ref.group, fact.ref.kind) == ("", "Service") and not fact.service_has_selector:
-            found += self.endpoints.get((fact.ref.namespace, fact.ref.name), [])
+            found += [
+                Need(e, reasons.ENDPOINTS)
+                for e in self.endpoints.get((fact.ref.namespace, fact.ref.name), [])
+            ]
         return found, missing
+
+    def _granted_crds(self, bindings: list[ObjectFacts]) -> list[Need]:
+        """CRDs that exist among those named by the roles ``bindings`` grant: an operator's
+        definitions, needed before any custom resource of them exists. Default roles every
+        cluster has (``admin``, ``edit``...) are skipped: CRDs aggregated into them are some
+        other operator's."""
+        found: list[Need] = []
+        for binding in bindings:
+            role = self.by_ref.get(binding.role) if binding.role is not None else None
+            if role is None or role.intrinsic_skip is not None:
+                continue
+            for ref in sorted(role.granted_crds):
+                target = self.by_ref.get(ref)
+                if target is not None:
+                    found.append(Need(target, reasons.GRANT, (binding.ref, role.ref)))
+        return found
 
 
 def plan_export(index: ObjectIndex, request: SelectionRequest) -> ExportPlan:
@@ -124,17 +157,16 @@ def plan_export(index: ObjectIndex, request: SelectionRequest) -> ExportPlan:
     warnings: list[ManifestWarning] = []
     allow_cluster = request.cluster_resources != "false"
     if request.roots:
-        base = [_root(index, ref) for ref in request.roots]
-        chosen = _closure(index, base, lambda f: allow_cluster or f.namespaced, warnings)
+        base = {_root(index, ref).ref: reasons.root(ref) for ref in request.roots}
+        chosen, referrals = _closure(index, base, lambda f: allow_cluster or f.namespaced, warnings)
     else:
-        base = [f for f in index.by_ref.values() if _in_base(f, request)]
-        base += _selected_namespaces(index, request)
+        base = _base(index, request)
         if allow_cluster:
-            chosen = _closure(
+            chosen, referrals = _closure(
                 index, base, lambda f: not f.namespaced, None, cluster_scoped_only=True
             )
         else:
-            chosen = {f.ref: f for f in base}
+            chosen, referrals = {ref: index.by_ref[ref] for ref in base}, {}
     chosen = {ref: f for ref, f in chosen.items() if _kind_allowed(f, request)}
     exported: dict[ObjectRef, ObjectFacts] = {}
     skipped: list[tuple[ObjectFacts, str]] = []
@@ -144,7 +176,15 @@ def plan_export(index: ObjectIndex, request: SelectionRequest) -> ExportPlan:
             exported[ref] = chosen[ref]
         else:
             skipped.append((chosen[ref], reason))
-    return ExportPlan(exported=exported, skipped=skipped, warnings=warnings)
+    return ExportPlan(
+        exported=exported,
+        skipped=skipped,
+        warnings=warnings,
+        reasons={
+            ref: base[ref] if ref in base else reasons.chosen(referrals[ref], exported)
+            for ref in exported
+        },
+    )
 
 
 def _root(index: ObjectIndex, ref: ObjectRef) -> ObjectFacts:
@@ -153,6 +193,21 @@ def _root(index: ObjectIndex, ref: ObjectRef) -> ObjectFacts:
         where = f" in namespace {ref.namespace}" if ref.namespace else ""
         raise UsageError(f"--object {ref.group_kind}/{ref.name}: not found{where}")
     return fact
+
+
+def _base(index: ObjectIndex, request: SelectionRequest) -> dict[ObjectRef, str]:
+    """What the flags select (without ``--object``), each with why."""
+    labelled = not request.selector.empty
+    base = {
+        f.ref: reasons.in_namespace(f.ref.namespace, labelled=labelled)
+        if f.namespaced
+        else reasons.ALL_CLUSTER_SCOPED
+        for f in index.by_ref.values()
+        if _in_base(f, request)
+    }
+    for namespace in _selected_namespaces(index, request):
+        base.setdefault(namespace.ref, reasons.NAMESPACE_OF_SELECTION)
+    return base
 
 
 def _in_base(fact: ObjectFacts, request: SelectionRequest) -> bool:
@@ -184,22 +239,31 @@ def _kind_allowed(fact: ObjectFacts, request: SelectionRequest) -> bool:
 
 def _closure(
     index: ObjectIndex,
-    base: list[ObjectFacts],
+    base: dict[ObjectRef, str],
     accepts: Callable[[ObjectFacts], bool],
     warnings: list[ManifestWarning] | None,
     *,
     cluster_scoped_only: bool = False,
-) -> dict[ObjectRef, ObjectFacts]:
-    """Base plus whatever it depends on, transitively, through targets ``accepts`` takes."""
-    chosen = {f.ref: f for f in base}
-    queue = deque(base)
+) -> tuple[dict[ObjectRef, ObjectFacts], dict[ObjectRef, list[Referral]]]:
+    """Base plus whatever it depends on, transitively, through targets ``accepts`` takes;
+    and for each object added, every edge to it from an object one step closer to the base
+    (breadth first: the fewest steps), for ``reasons.chosen`` to pick from, so that the
+    reason never depends on the order of the queue."""
+    chosen = {ref: index.by_ref[ref] for ref in base}
+    depth = dict.fromkeys(base, 0)
+    referrals: dict[ObjectRef, list[Referral]] = defaultdict(list)
+    queue = deque(chosen[ref] for ref in sorted(base))
     while queue:
         fact = queue.popleft()
         found, missing = index.dependencies(fact, cluster_scoped_only=cluster_scoped_only)
-        for target in found:
-            if target.ref not in chosen and accepts(target):
-                chosen[target.ref] = target
-                queue.append(target)
+        for need in found:
+            target = need.target.ref
+            if target not in chosen and accepts(need.target):
+                chosen[target] = need.target
+                depth[target] = depth[fact.ref] + 1
+                queue.append(need.target)
+            if depth.get(target) == depth[fact.ref] + 1:
+                referrals[target].append((fact.ref, need))
         if warnings is not None:
             warnings.extend(
                 ManifestWarning(
@@ -208,7 +272,7 @@ def _closure(
                 for ref in missing
                 if ref.kind != "ServiceAccount" or ref.name != "default"
             )
-    return chosen
+    return chosen, referrals
 
 
 def _owned_by_exported_builtin(

@@ -18,6 +18,7 @@ from kbundle.cluster import Cluster, open_cluster
 from kbundle.core.errors import KbundleError
 from kbundle.core.model import Manifest, ProgressCallback
 from kbundle.core.scratch import scratch_folder
+from kbundle.preflight.model import PreflightMode, PreflightReport
 from kbundle.select.selection import Selection
 from kbundle.transforms.catalog import TransformRequest, build_transforms
 from kbundle.verbs.common import ClusterTarget
@@ -38,6 +39,7 @@ class CloneOptions:
     selection: Selection = Selection()
     transforms: Sequence[TransformRequest] = ()
     apply: ApplyOptions = ApplyOptions()
+    preflight: PreflightMode = PreflightMode.WARN  # quick checks of the destination first
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ def clone(
     *,
     progress: ProgressCallback | None = None,
     on_exported: Callable[[Manifest], None] | None = None,
+    on_preflight: Callable[[PreflightReport], None] | None = None,
 ) -> CloneResult:
     """Export, verify the stream, then import; ``on_exported`` hears of the verified export
     before the first object is applied."""
@@ -67,7 +70,15 @@ def clone(
         ready = stream_export(source, request, work)
         if on_exported is not None:
             on_exported(ready.bundle.manifest)
-        report = replay(destination, ready, transforms, options.apply, progress=progress)
+        report = replay(
+            destination,
+            ready,
+            transforms,
+            options.apply,
+            progress=progress,
+            preflight=options.preflight,
+            on_preflight=on_preflight,
+        )
     return CloneResult(ready.bundle.manifest, ImportResult(report, destination.target.context))
 
 

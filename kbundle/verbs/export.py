@@ -26,6 +26,7 @@ from kbundle.core.model import (
     SECRETS_ENCRYPTED,
     SECRETS_EXCLUDED,
     SECRETS_INCLUDED,
+    ClusterScopedEntry,
     FileEntry,
     LevelInfo,
     Manifest,
@@ -188,6 +189,7 @@ def export_bundle(
                 skipped=_skip_counts(plan, snapshot),
                 warnings=_sorted_unique([*snapshot.warnings, *plan.warnings, *notes]),
                 secrets=_secrets_info(request.secrets, files),
+                cluster_scoped=_cluster_scoped(plan),
             )
             writer.finish(manifest, signer=request.signer)
     return manifest
@@ -206,6 +208,16 @@ def _scope(selection: SelectionRequest) -> Scope:
         all_cluster_scoped=selection.cluster_resources == "true" and not selection.roots,
         skip_kinds=frozenset(selection.exclude_kinds - CONSULTED_KINDS),
     )
+
+
+def _cluster_scoped(plan: ExportPlan) -> tuple[ClusterScopedEntry, ...]:
+    """Why each cluster-scoped object of the bundle came along."""
+    entries = [
+        ClusterScopedEntry(ref.group_kind, ref.name, plan.reasons[ref])
+        for ref in plan.exported
+        if not ref.namespace
+    ]
+    return tuple(sorted(entries, key=lambda e: (e.kind, e.name)))
 
 
 def _secrets_info(policy: SecretsPolicy, files: list[FileEntry]) -> SecretsInfo:

@@ -10,7 +10,7 @@ transform fails on is reported with the transform's name and not applied.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,10 +23,14 @@ from kbundle.cluster import Cluster, open_cluster
 from kbundle.core.errors import ExitCode, TransformError
 from kbundle.core.model import Object, ObjectRef, ProgressCallback
 from kbundle.core.scratch import scratch_folder
+from kbundle.preflight.gate import PreflightBlocked, check_before_import
+from kbundle.preflight.model import PreflightMode, PreflightReport
+from kbundle.select.selection import Selection
 from kbundle.transforms.base import Transform, TransformContext
 from kbundle.transforms.catalog import TransformRequest, build_transforms
 from kbundle.transforms.runner import run_transforms
 from kbundle.verbs.common import BundleSource, ClusterTarget, ready_bundle
+from kbundle.verbs.inbound import apply_options, check_selection, chosen_objects
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +45,15 @@ class ImportOptions:
     apply: ApplyOptions = ApplyOptions()
     require_signature: tuple[Path, ...] = ()  # trusted public keys: any of them
     passphrase: PassphraseSource = PassphraseSource()  # read only for encrypted Secrets
+    selection: Selection = Selection()  # of the bundle's objects, before transforms
+    preflight: PreflightMode = PreflightMode.WARN  # quick checks of the destination first
 
 
 @dataclass(frozen=True)
 class ImportResult:
     report: ImportReport  # one outcome per object, in level order
     context: str  # the destination's kubeconfig context
+    preflight: PreflightReport | None = None  # what the checks found first (None: off)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -58,11 +65,17 @@ class ImportResult:
 
 
 def import_bundle(
-    options: ImportOptions, *, progress: ProgressCallback | None = None
+    options: ImportOptions,
+    *,
+    progress: ProgressCallback | None = None,
+    on_preflight: Callable[[PreflightReport], None] | None = None,
 ) -> ImportResult:
-    """Verify, check the signature, open the Secrets, then apply: nothing is sent to the
-    cluster unless all of that held."""
+    """Verify, check the signature, open the Secrets, check the destination, then apply:
+    nothing is sent to the cluster unless the bundle held, and nothing is written under
+    ``--preflight=strict`` while a blocker stands. ``on_preflight`` hears what the checks
+    found before the first write."""
     transforms = build_transforms(options.transforms)
+    check_selection(options.selection)
     with scratch_folder("kbundle-import-") as work:
         ready = ready_bundle(  # before any request
             options.bundle,
@@ -74,8 +87,24 @@ def import_bundle(
             options.cluster.context,
             pool_size=options.apply.parallel + 4,
         )
-        report = replay(cluster, ready, transforms, options.apply, progress=progress)
-    return ImportResult(report, cluster.target.context)
+        checked: list[PreflightReport] = []
+
+        def heard(found: PreflightReport) -> None:
+            checked.append(found)
+            if on_preflight is not None:
+                on_preflight(found)
+
+        report = replay(
+            cluster,
+            ready,
+            transforms,
+            options.apply,
+            progress=progress,
+            selection=options.selection,
+            preflight=options.preflight,
+            on_preflight=heard,
+        )
+    return ImportResult(report, cluster.target.context, checked[0] if checked else None)
 
 
 def replay(
@@ -85,20 +114,34 @@ def replay(
     options: ApplyOptions,
     *,
     progress: ProgressCallback | None = None,
+    selection: Selection = Selection(),
+    preflight: PreflightMode = PreflightMode.OFF,
+    on_preflight: Callable[[PreflightReport], None] | None = None,
 ) -> ImportReport:
-    """Transform and apply ``ready``; the report has one outcome per object. A bundle whose
-    Secrets are still sealed is refused before any request."""
+    """Transform and apply what ``selection`` takes of ``ready``; the report has one outcome
+    per object. A bundle whose Secrets are still sealed is refused before any request; the
+    ``preflight`` checks run before the first write (strict: a blocker stops the import)."""
     ready.refuse_sealed_secrets()
     bundle = ready.bundle
     context = TransformContext(manifest=bundle.manifest, discovery=cluster.discovery())
-    levels, failures = transformed_levels(ready, transforms, context)
+    only = chosen_objects(ready, selection, context.discovery, cluster.target.context)
+    levels, failures = transformed_levels(ready, transforms, context, only)
     log.info(
         "importing %d objects in %d levels into %s",
         sum(len(level.objects) for level in levels),
         len(levels),
         cluster.target.context,
     )
-    importer = Importer(cluster, options, progress)
+    apply = apply_options(options, selection)
+    try:
+        found = check_before_import(cluster, levels, apply, preflight)
+    except PreflightBlocked as blocked:
+        if on_preflight is not None:
+            on_preflight(blocked.report)  # what stopped it, before the one-line error
+        raise
+    if found is not None and on_preflight is not None:
+        on_preflight(found)
+    importer = Importer(cluster, apply, progress)
     outcomes = importer.run(levels)
     return ImportReport(
         outcomes=sorted_outcomes([*outcomes, *failures]),
@@ -110,10 +153,13 @@ def replay(
 
 
 def transformed_levels(
-    ready: ReadyBundle, transforms: Sequence[Transform], context: TransformContext
+    ready: ReadyBundle,
+    transforms: Sequence[Transform],
+    context: TransformContext,
+    only: Container[ObjectRef] | None = None,
 ) -> tuple[list[LevelObjects], list[Outcome]]:
-    """The bundle's objects by level after every transform; failures and objects a
-    transform dropped as outcomes."""
+    """The bundle's objects (those in ``only``, when given) by level after every transform;
+    failures and objects a transform dropped as outcomes."""
     bundle = ready.bundle
     names = {level.number: level.name for level in bundle.manifest.levels}
     by_level: dict[int, list[Object]] = {}
@@ -121,6 +167,8 @@ def transformed_levels(
     for entry in bundle.entries:
         for document in bundle.documents(entry):
             ref = ObjectRef.of(document)
+            if only is not None and ref not in only:
+                continue
             try:
                 results = run_transforms(document, transforms, context)
             except TransformError as error:

@@ -19,10 +19,12 @@ from kbundle.bundle.yaml_codec import dump_documents
 from kbundle.core.errors import UsageError
 from kbundle.core.model import Object, ObjectRef, Rewrite, is_secret
 from kbundle.core.scratch import scratch_folder
+from kbundle.select.selection import Selection
 from kbundle.transforms.base import Transform, TransformContext
 from kbundle.transforms.catalog import TransformRequest, build_transforms
-from kbundle.transforms.runner import transformed_files
+from kbundle.transforms.runner import run_transforms
 from kbundle.verbs.common import BundleSource, ready_bundle
+from kbundle.verbs.inbound import check_selection, chosen_objects
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class RenderOptions:
     transforms: Sequence[TransformRequest] = ()
     require_signature: tuple[Path, ...] = ()
     passphrase: PassphraseSource = PassphraseSource()  # read only for encrypted Secrets
+    selection: Selection = Selection()  # of the bundle's objects, before transforms
 
 
 @dataclass(frozen=True)
@@ -47,24 +50,35 @@ class RenderResult:
 def render(options: RenderOptions) -> RenderResult:
     """Write one YAML file per level (``00-crds.yaml``...) into a new or empty folder."""
     transforms = build_transforms(options.transforms)
+    check_selection(options.selection)
     with scratch_folder("kbundle-render-") as work:
         ready = ready_bundle(
             options.bundle, work, TrustPolicy(options.require_signature, options.passphrase)
         )
-        return render_ready(ready, transforms, options.folder)
+        return render_ready(ready, transforms, options.folder, options.selection)
 
 
-def render_ready(ready: ReadyBundle, transforms: Sequence[Transform], folder: Path) -> RenderResult:
-    """``render`` for a bundle already accepted; refuses sealed Secrets."""
+def render_ready(
+    ready: ReadyBundle,
+    transforms: Sequence[Transform],
+    folder: Path,
+    selection: Selection = Selection(),
+) -> RenderResult:
+    """``render`` of what ``selection`` takes of a bundle already accepted (kind names as
+    the bundle knows them); refuses sealed Secrets."""
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise UsageError(f"-o {folder}: exists and is not an empty folder")
     ready.refuse_sealed_secrets()
     bundle = ready.bundle
+    only = chosen_objects(ready, selection)
     context = TransformContext(manifest=bundle.manifest)
     names = {level.number: level.name for level in bundle.manifest.levels}
     by_level: dict[int, list[Object]] = {}
     dropped: list[ObjectRef] = []
-    for entry, objects in transformed_files(bundle, transforms, context):
+    for entry in bundle.entries:
+        documents = bundle.documents(entry)
+        taken = [d for d in documents if only is None or ObjectRef.of(d) in only]
+        objects = [obj for d in taken for obj in run_transforms(d, transforms, context)]
         for obj in objects:
             prepared = clear_cluster_ips(obj)
             if prepared["metadata"].get("ownerReferences"):

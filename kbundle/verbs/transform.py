@@ -1,6 +1,7 @@
 """``kbundle transform``: rewrite a bundle into a new bundle, with no cluster.
 
-The new bundle has new checksums, and its manifest appends the transforms that ran.
+The new bundle has new checksums, and its manifest appends the transforms that ran and
+records the namespaces its objects are now in (``--map-namespace`` moves them).
 Encrypted Secrets stay sealed (transforms see their metadata only), so no passphrase is
 needed; the old signature cannot survive a new manifest, so the new bundle is signed only
 when asked.
@@ -17,6 +18,7 @@ from kbundle.bundle.trust import ReadyBundle, TrustPolicy
 from kbundle.bundle.writer import CREATED_AT_FORMAT, BundleWriter, Signer, creation_time
 from kbundle.core.errors import UsageError
 from kbundle.core.model import (
+    ClusterScopedEntry,
     FileEntry,
     LevelInfo,
     Manifest,
@@ -24,6 +26,7 @@ from kbundle.core.model import (
     ObjectRef,
     Rewrite,
     SecretsInfo,
+    SelectionInfo,
     group_kind,
     group_of,
     is_sealed,
@@ -118,6 +121,7 @@ def rewrite_bundle(
         _check_secrets_stay_sealed(bundle.manifest, grouped)
         manifest = replace(
             bundle.manifest,
+            selection=_held_namespaces(bundle.manifest.selection, grouped),
             secrets=_recounted(bundle.manifest.secrets, writer.entries),
             tool_version=__version__,
             created_at=created_at.strftime(CREATED_AT_FORMAT),
@@ -127,6 +131,7 @@ def rewrite_bundle(
             ),
             files=writer.entries,
             transforms=(*bundle.manifest.transforms, *(describe(t) for t in transforms)),
+            cluster_scoped=_still_held(bundle.manifest.cluster_scoped, grouped, context.rewrites),
         )
         writer.finish(manifest, signer=signer)
     total = sum(len(objects) for objects in grouped.values())
@@ -137,6 +142,46 @@ def _sorted(objects: list[Object]) -> list[Object]:
     return sorted(
         objects, key=lambda o: (o["metadata"].get("namespace") or "", o["metadata"]["name"])
     )
+
+
+def _still_held(
+    entries: tuple[ClusterScopedEntry, ...] | None,
+    grouped: dict[tuple[int, str, str], list[Object]],
+    rewrites: Sequence[Rewrite],
+) -> tuple[ClusterScopedEntry, ...] | None:
+    """The export's reasons for the cluster-scoped objects the new bundle still holds, under
+    their new names where a transform renamed them (a Namespace under --map-namespace)."""
+    if entries is None:
+        return None
+    renamed = {
+        (r.ref.group_kind, r.ref.name): r.after
+        for r in rewrites
+        if not r.ref.namespace and r.path == "metadata.name"
+    }
+    held = {
+        (group_kind(kind, group_of(api_version)), obj["metadata"]["name"])
+        for (_, api_version, kind), objects in grouped.items()
+        for obj in objects
+        if not obj["metadata"].get("namespace")
+    }
+    kept = [replace(e, name=renamed.get((e.kind, e.name), e.name)) for e in entries]
+    return tuple(
+        sorted((e for e in kept if (e.kind, e.name) in held), key=lambda e: (e.kind, e.name))
+    )
+
+
+def _held_namespaces(
+    selection: SelectionInfo, grouped: dict[tuple[int, str, str], list[Object]]
+) -> SelectionInfo:
+    """The selection with the namespaces the new bundle holds, after the transforms: what
+    verification bounds its namespaced objects by (``--map-namespace`` moves them)."""
+    held = {
+        str(obj["metadata"].get("namespace") or obj["metadata"]["name"])
+        for (_, api_version, kind), objects in grouped.items()
+        for obj in objects
+        if obj["metadata"].get("namespace") or (api_version, kind) == ("v1", "Namespace")
+    }
+    return replace(selection, namespaces=tuple(sorted(held)))
 
 
 def _recounted(secrets: SecretsInfo | None, entries: Sequence[FileEntry]) -> SecretsInfo | None:

@@ -1,7 +1,10 @@
 """``kbundle verify`` and ``kbundle inspect``: what a bundle is, offline.
 
 ``verify`` checks everything (structure, schema, version, every checksum and object, and the
-signature against trusted keys when asked); ``inspect`` reads the manifest only.
+signature against trusted keys when asked). ``inspect`` shows what the manifest says and,
+first, what an import would touch and which objects grant power: that needs the objects, so
+it verifies the whole bundle first (showing anything of a bundle that did not verify would
+describe content nobody can trust).
 """
 
 from __future__ import annotations
@@ -9,13 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kbundle.bundle.reader import read_manifest
 from kbundle.bundle.signing import Signature
 from kbundle.bundle.trust import TrustPolicy
-from kbundle.bundle.verify import parse_manifest
 from kbundle.core.model import Manifest
+from kbundle.core.reach import Reach, reach_of
 from kbundle.core.scratch import scratch_folder
-from kbundle.verbs.common import BundleSource, checked_source, display_name, naming, ready_bundle
+from kbundle.verbs.common import BundleSource, display_name, ready_bundle
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,13 @@ class InspectOptions:
 @dataclass(frozen=True)
 class InspectResult:
     manifest: Manifest
+    reach: Reach  # namespaces, cluster-scoped objects and power objects an import would write
 
 
 def inspect(options: InspectOptions) -> InspectResult:
-    """The bundle's manifest, checked against its schema (the content is not: see verify)."""
-    with naming(options.bundle):
-        return InspectResult(parse_manifest(read_manifest(checked_source(options.bundle))))
+    """The bundle's manifest, and what an import of it would touch; the bundle is verified
+    first, offline (no signature or passphrase asked: sealed Secrets stay sealed)."""
+    with scratch_folder("kbundle-inspect-") as work:
+        bundle = ready_bundle(options.bundle, work, TrustPolicy()).bundle
+        objects = (document for entry in bundle.entries for document in bundle.documents(entry))
+        return InspectResult(bundle.manifest, reach_of(objects))

@@ -243,6 +243,7 @@ def test_object_export_brings_everything_the_object_depends_on(
         ("Secret", "registry-pull"),
         ("RoleBinding", "api-reader"),
         ("Role", "api-reader"),
+        ("CustomResourceDefinition", "widgets.example.com"),  # the role names widgets
         ("ConfigMap", "shop-config"),
         ("ConfigMap", "feature-flags"),
         ("Secret", "db-credentials"),

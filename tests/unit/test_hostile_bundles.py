@@ -351,6 +351,11 @@ def invalid_namespace(namespace: str) -> Builder:
     return lambda outside: _second_configmap(namespace=namespace)
 
 
+def planted_in(namespace: str) -> Builder:
+    """The second ConfigMap moved to a namespace the manifest's selection does not name."""
+    return lambda outside: _second_configmap(namespace=namespace)
+
+
 @functools.cache
 def _enormous_document() -> bytes:
     return _second_configmap(data={"blob": "x" * ENORMOUS_DOCUMENT})
@@ -450,6 +455,15 @@ CASES = [
         ]
     ),
     _case(enormous_document, CONFIGMAP_FILE, "larger than", id="enormous-document"),
+    # A bundle reaches no further than its manifest says, checksums redone or not.
+    _case(
+        planted_in("kube-system"),
+        CONFIGMAP_FILE,
+        "document 2",
+        "kube-system",
+        "outside the namespaces",
+        id="object-outside-recorded-namespaces",
+    ),
     # Beyond the cases asked for: docs/format.md says object files hold JSON values only, and
     # these safe-loader values are not JSON (what would import send for them?).
     *(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from kbundle.core.model import ObjectRef
 from kbundle.select.facts import facts_of
@@ -105,3 +106,48 @@ def test_builtin_objects_are_recognised_on_their_own() -> None:
     assert facts_of(find(OBJECTS, "ClusterRole", "admin")).intrinsic_skip
     assert facts_of(find(OBJECTS, "PriorityClass", "system-node-critical")).intrinsic_skip
     assert facts_of(find(OBJECTS, "PriorityClass", "shop-critical")).intrinsic_skip is None
+
+
+def crds(rules: list[dict[str, Any]], kind: str = "ClusterRole") -> set[str]:
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": "operator", **({"namespace": "shop"} if kind == "Role" else {})},
+        "rules": rules,
+    }
+    facts = facts_of(role)
+    assert not facts.references  # most groups a role names are built in: never "missing"
+    return {r.name for r in facts.granted_crds}
+
+
+def test_roles_name_the_crds_of_their_explicit_groups_and_resources() -> None:
+    rules = [{"apiGroups": ["example.com"], "resources": ["widgets", "gadgets"], "verbs": ["*"]}]
+    assert crds(rules) == {"widgets.example.com", "gadgets.example.com"}
+    assert crds(rules, kind="Role") == {"widgets.example.com", "gadgets.example.com"}
+
+
+def test_star_groups_star_resources_and_the_core_group_name_no_crd() -> None:
+    rules = [
+        {"apiGroups": ["*"], "resources": ["widgets"], "verbs": ["get"]},
+        {"apiGroups": ["example.com"], "resources": ["*"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["pods", "configmaps"], "verbs": ["get"]},
+    ]
+    assert crds(rules) == set()
+
+
+def test_subresource_rules_name_the_crd_of_their_resource() -> None:
+    rules = [{"apiGroups": ["example.com"], "resources": ["widgets/status"], "verbs": ["update"]}]
+    assert crds(rules) == {"widgets.example.com"}
+
+
+def test_built_in_groups_give_names_that_simply_do_not_exist() -> None:
+    rules = [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]}]
+    assert crds(rules) == {"deployments.apps"}  # the closure ignores it: no such CRD
+
+
+def test_bindings_know_the_role_they_grant() -> None:
+    facts = facts_of(find(OBJECTS, "ClusterRoleBinding", "shop-log-agent"))
+    assert facts.role == ObjectRef("rbac.authorization.k8s.io", "ClusterRole", "", "shop-log-agent")
+    assert facts_of(find(OBJECTS, "Role", "api-reader")).granted_crds == {
+        ObjectRef("apiextensions.k8s.io", "CustomResourceDefinition", "", "widgets.example.com")
+    }

@@ -121,6 +121,7 @@ def test_object_export_follows_every_dependency_transitively() -> None:
         "Secret/registry-pull",  # the account and its pull secret
         "RoleBinding/api-reader",
         "Role/api-reader",  # bindings naming the account
+        "CustomResourceDefinition/widgets.example.com",  # named by that role's rules
         "ConfigMap/shop-config",
         "ConfigMap/feature-flags",
         "Secret/db-credentials",

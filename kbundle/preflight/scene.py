@@ -1,0 +1,318 @@
+"""What every check reads, gathered once: the bundle's objects as import would send them, how
+the destination serves their kinds, its namespaces, and the objects it already has.
+
+Reading costs one namespace list and one list per kind and namespace that exists (a fresh
+destination costs nothing more: its namespaces do not exist yet); where a list is refused,
+each object is read on its own, as import does. Each request is retried like import's
+(transient failures, for up to the retry timeout); what the user may not read is unknown,
+never guessed absent.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from kbundle.apply.compare import satisfied_by
+from kbundle.apply.engine import LevelObjects
+from kbundle.apply.options import ApplyOptions, ExistingMode
+from kbundle.apply.prepare import clear_cluster_ips, rebuild_owner_references
+from kbundle.apply.workers import Workers
+from kbundle.cluster import ApiError, ApiResource, Cluster
+from kbundle.cluster.retry import with_retries
+from kbundle.core.kinds import NAMESPACE
+from kbundle.core.model import Object, ObjectRef
+from kbundle.preflight.model import Code, Finding, Severity
+
+T = TypeVar("T")
+CRD: tuple[str, str] = ("apiextensions.k8s.io", "CustomResourceDefinition")
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+PAGE = 500
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """How one apiVersion/kind of the bundle will be served: by the destination now
+    (``resource``), or by a CRD the bundle brings (``resource`` is None)."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    resource: ApiResource | None
+
+    @property
+    def group_resource(self) -> str:
+        """``deployments.apps``, ``configmaps``: as quotas and access reviews name it."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One object of the bundle, as import would send it (cluster IPs cleared unless mapped)."""
+
+    level: int
+    ref: ObjectRef
+    obj: Object
+
+    @property
+    def api_version(self) -> str:
+        return str(self.obj.get("apiVersion", ""))
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict((self.obj.get("metadata") or {}).get("labels") or {})
+
+
+@dataclass
+class Scene:
+    cluster: Cluster
+    apply: ApplyOptions
+    workers: Workers
+    planned: list[Planned]
+    kinds: dict[tuple[str, str], KindInfo | None]  # (apiVersion, kind) -> None: not served
+    namespaces: dict[str, dict[str, str]] | None  # the destination's, with labels; None: unread
+    live: dict[ObjectRef, Object] = field(default_factory=dict)  # the bundle's objects only
+    unknown: set[ObjectRef] = field(default_factory=set)  # could not be read
+    notes: list[Finding] = field(default_factory=list)  # what could not be checked
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def ask(self, call: Callable[[], T]) -> T:
+        """One request, retried like import's while the destination does not answer."""
+        return with_retries(call, deadline_seconds=self.apply.retry_timeout)
+
+    def resource(self, group: str, kind: str) -> ApiResource | None:
+        return self.cluster.discovery().preferred_for(group, kind)
+
+    def list_all(self, group: str, kind: str, namespace: str | None = None) -> list[Object] | None:
+        """Every object of a kind (in ``namespace``, or everywhere); None when the destination
+        does not serve the kind. Errors are the caller's: it knows what was not checked."""
+        resource = self.resource(group, kind)
+        if resource is None:
+            return None
+        return self.ask(functools.partial(self.cluster.list_objects, resource, namespace=namespace))
+
+    def names(self, resource: ApiResource, namespace: str | None) -> set[str]:
+        """Names of a kind's objects, read as metadata only (never a Secret's data)."""
+        found: set[str] = set()
+        token = ""
+        while True:
+            query: dict[str, str | int | bool] = {"limit": PAGE}
+            if token:
+                query["continue"] = token
+            page = self.ask(
+                functools.partial(
+                    self.cluster.transport.request,
+                    "GET",
+                    resource.path(namespace),
+                    query=query,
+                    accept=METADATA_ONLY,
+                )
+            )
+            found |= {str(item["metadata"]["name"]) for item in page.get("items") or []}
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return found
+
+    def not_checked(self, what: str, error: ApiError, way_out: str = "") -> None:
+        self.notes.append(
+            Finding(
+                Code.NOT_CHECKED,
+                Severity.WARNING,
+                f"{what} not checked: {error.status} {error.reason}",
+                way_out=way_out or "run preflight as a user who may read them",
+            )
+        )
+
+    # -- what the destination has -----------------------------------------------------------
+
+    def namespace_exists(self, namespace: str) -> bool | None:
+        """None when the destination's namespaces could not be read."""
+        return None if self.namespaces is None else namespace in self.namespaces
+
+    def exists(self, ref: ObjectRef) -> bool | None:
+        """Whether the destination has the object; None when it could not be read."""
+        if ref in self.live:
+            return True
+        return None if ref in self.unknown else False
+
+    def intended(self, planned: Planned) -> Object:
+        """The object as import sends it: ownerReferences point at the owners' UIDs in the
+        destination (owners not there yet are left out, as import does at first)."""
+        rebuilt, _ = rebuild_owner_references(planned.obj, self._uid)
+        return rebuilt
+
+    def sends(self, planned: Planned) -> bool | None:
+        """Whether import would write the object: not when it exists and ``--existing skip``
+        leaves it, or it already has every field the bundle sets; None when unknown."""
+        exists = self.exists(planned.ref)
+        if not exists:
+            return None if exists is None else True
+        if self.apply.existing is ExistingMode.SKIP:
+            return False
+        return not satisfied_by(self.intended(planned), self.live[planned.ref])
+
+    def _uid(self, owner: ObjectRef) -> str | None:
+        live = self.live.get(owner)
+        return None if live is None else str(live["metadata"].get("uid") or "") or None
+
+    def namespace_labels(self, namespace: str) -> dict[str, str] | None:
+        """The labels ``namespace`` will have once imported: the destination's and the
+        bundle's Namespace object's; None when the destination's could not be read."""
+        bundled = next(
+            (
+                p.labels
+                for p in self.planned
+                if (p.ref.group, p.ref.kind) == NAMESPACE and p.ref.name == namespace
+            ),
+            {},
+        )
+        if self.namespaces is None:
+            return None
+        return {**self.namespaces.get(namespace, {}), **bundled}
+
+    # -- the bundle -------------------------------------------------------------------------
+
+    def info(self, planned: Planned) -> KindInfo | None:
+        return self.kinds.get((planned.api_version, planned.ref.kind))
+
+    @property
+    def target_namespaces(self) -> list[str]:
+        """Every namespace the bundle writes into, or brings."""
+        found = {p.ref.namespace for p in self.planned if p.ref.namespace}
+        found |= {p.ref.name for p in self.planned if (p.ref.group, p.ref.kind) == NAMESPACE}
+        return sorted(found)
+
+    def in_bundle(self, ref: ObjectRef) -> bool:
+        return ref in self._refs
+
+    @functools.cached_property
+    def _refs(self) -> frozenset[ObjectRef]:
+        return frozenset(p.ref for p in self.planned)
+
+
+def gather(
+    cluster: Cluster, levels: Sequence[LevelObjects], apply: ApplyOptions, workers: Workers
+) -> Scene:
+    """Read what the checks share: discovery, namespaces, and the live objects of the
+    bundle's kinds in the namespaces that exist."""
+    planned = [
+        Planned(level.number, ObjectRef.of(obj), clear_cluster_ips(obj))
+        for level in levels
+        for obj in level.objects
+    ]
+    discovery = cluster.discovery()
+    scene = Scene(cluster, apply, workers, planned, kinds_of(planned, discovery.find), None)
+    namespaces = discovery.preferred_for(*NAMESPACE)
+    try:
+        listed = [] if namespaces is None else scene.ask(lambda: cluster.list_objects(namespaces))
+        scene.namespaces = {
+            str(n["metadata"]["name"]): dict(n["metadata"].get("labels") or {}) for n in listed
+        }
+    except ApiError:
+        pass  # None: each check says what it could not check without them
+    _load_live(scene)
+    return scene
+
+
+def kinds_of(
+    planned: Sequence[Planned], find: Callable[[str, str], ApiResource | None]
+) -> dict[tuple[str, str], KindInfo | None]:
+    """How each apiVersion/kind of the bundle is served: by the destination (``find``), else
+    by a CRD of the bundle that serves that version, else not at all (None)."""
+    from_crds: dict[tuple[str, str], KindInfo] = {}
+    for p in planned:
+        if (p.ref.group, p.ref.kind) == CRD:
+            for info in _served_by_crd(p.obj):
+                from_crds[(f"{info.group}/{info.version}", info.kind)] = info
+    kinds: dict[tuple[str, str], KindInfo | None] = {}
+    for p in planned:
+        key = (p.api_version, p.ref.kind)
+        if key in kinds:
+            continue
+        resource = find(*key)
+        if resource is not None:
+            kinds[key] = KindInfo(
+                resource.group,
+                resource.version,
+                resource.kind,
+                resource.plural,
+                resource.namespaced,
+                resource,
+            )
+        else:
+            kinds[key] = from_crds.get(key)
+    return kinds
+
+
+def _served_by_crd(crd: Object) -> list[KindInfo]:
+    """The group/version/kinds a CRD serves (apiextensions v1, and v1beta1's ``version``)."""
+    spec: dict[str, Any] = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    versions = [v.get("name") for v in spec.get("versions") or [] if v.get("served", True)]
+    if not versions and spec.get("version"):
+        versions = [spec["version"]]
+    return [
+        KindInfo(
+            str(spec.get("group", "")),
+            str(version),
+            str(names.get("kind", "")),
+            str(names.get("plural", "")),
+            spec.get("scope") == "Namespaced",
+            None,
+        )
+        for version in versions
+        if version
+    ]
+
+
+def _load_live(scene: Scene) -> None:
+    """One list per served kind and namespace that exists (or may: unreadable namespaces),
+    concurrently, keeping the objects the bundle writes; where a list is refused, each
+    object is read on its own; what cannot be read either is unknown, not absent."""
+    wanted: dict[tuple[str, str], tuple[ApiResource, list[ObjectRef]]] = {}
+    for p in scene.planned:
+        info = scene.info(p)
+        if info is None or info.resource is None:
+            continue
+        if p.ref.namespace and scene.namespace_exists(p.ref.namespace) is False:
+            continue  # created by the import: nothing in it yet
+        key = (info.resource.path(), p.ref.namespace)
+        wanted.setdefault(key, (info.resource, []))[1].append(p.ref)
+
+    def listed(key: tuple[str, str]) -> list[Object] | None:
+        resource = wanted[key][0]
+        try:
+            return scene.ask(
+                functools.partial(scene.cluster.list_objects, resource, namespace=key[1] or None)
+            )
+        except ApiError:
+            return None
+
+    unlisted: list[tuple[ApiResource, ObjectRef]] = []
+    for key, items in zip(wanted, scene.workers.map(listed, list(wanted)), strict=True):
+        resource, refs = wanted[key]
+        if items is None:
+            unlisted += [(resource, ref) for ref in refs]
+            continue
+        for item in items:
+            ref = ObjectRef.of(item)
+            if scene.in_bundle(ref):  # only what the bundle writes: memory stays small
+                scene.live[ref] = item
+
+    def read(item: tuple[ApiResource, ObjectRef]) -> Object | ApiError | None:
+        resource, ref = item
+        try:
+            return scene.ask(lambda: scene.cluster.get(resource, ref.name, ref.namespace or None))
+        except ApiError as error:
+            return error
+
+    for (_, ref), answer in zip(unlisted, scene.workers.map(read, unlisted), strict=True):
+        if isinstance(answer, ApiError):
+            scene.unknown.add(ref)
+        elif answer is not None:
+            scene.live[ref] = answer
