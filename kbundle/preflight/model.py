@@ -44,6 +44,7 @@ class Code(StrEnum):
     FIELD_CONFLICT = "field-conflict"
     SERVER_REFUSED = "server-refused"
     TRANSFORM_FAILED = "transform-failed"
+    GRANT_NOT_SERVED = "grant-not-served"
     NOT_CHECKED = "not-checked"
 
 

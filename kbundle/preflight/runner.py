@@ -20,6 +20,7 @@ from kbundle.core.model import ProgressCallback
 from kbundle.preflight.access import check_access
 from kbundle.preflight.addresses import check_addresses
 from kbundle.preflight.conflicts import dry_run_everything, probe_changed, settled
+from kbundle.preflight.grants import check_grants
 from kbundle.preflight.kinds import check_kinds
 from kbundle.preflight.model import Finding, PreflightReport
 from kbundle.preflight.quotas import check_quotas
@@ -34,6 +35,7 @@ CHECKS = (
     check_webhooks,
     check_quotas,
     check_access,
+    check_grants,
 )
 
 log = logging.getLogger(__name__)

@@ -24,6 +24,7 @@ from kbundle.preflight.access import severity_of
 from kbundle.preflight.addresses import fixed_ips, node_ports, widest_service_range
 from kbundle.preflight.conflicts import classify
 from kbundle.preflight.gate import PreflightBlocked, check_before_import
+from kbundle.preflight.grants import grants_not_served
 from kbundle.preflight.model import (
     Code,
     Finding,
@@ -486,3 +487,51 @@ def test_kinds_use_their_resource_names_for_quotas_and_reviews() -> None:
         lambda api_version, kind_name: resource,
     )[("apps/v1", "Deployment")]
     assert info is not None and info.group_resource == "deployments.apps"
+
+
+# -- what an operator's roles grant --------------------------------------------------------
+
+
+def _operator(*, crd: bool) -> list[dict[str, Any]]:
+    objects: list[dict[str, Any]] = [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "gizmo-manager"},
+            "rules": [
+                {"apiGroups": ["toys.example.com"], "resources": ["gizmos", "gizmos/status"]},
+                {"apiGroups": ["apps"], "resources": ["deployments"]},
+                {"apiGroups": ["*"], "resources": ["*"]},
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "gizmo-manager"},
+            "roleRef": {"kind": "ClusterRole", "name": "gizmo-manager"},
+            "subjects": [{"kind": "ServiceAccount", "name": "operator", "namespace": "toys"}],
+        },
+    ]
+    if crd:
+        objects.append(
+            {
+                "apiVersion": "apiextensions.k8s.io/v1",
+                "kind": "CustomResourceDefinition",
+                "metadata": {"name": "gizmos.toys.example.com"},
+            }
+        )
+    return objects
+
+
+def test_a_granted_resource_nobody_serves_or_brings_is_a_warning_with_the_way_out() -> None:
+    findings = grants_not_served(_operator(crd=False), {("apps", "deployments")})
+    assert [(f.code, f.severity) for f in findings] == [(Code.GRANT_NOT_SERVED, Severity.WARNING)]
+    assert findings[0].objects == (ObjectRef("", "ServiceAccount", "toys", "operator"),)
+    assert "gizmos.toys.example.com" in findings[0].message
+    assert "--include-cluster-resources=auto" in findings[0].way_out
+
+
+def test_a_granted_resource_the_bundle_brings_or_the_destination_serves_is_fine() -> None:
+    assert grants_not_served(_operator(crd=True), {("apps", "deployments")}) == []
+    served = {("apps", "deployments"), ("toys.example.com", "gizmos")}
+    assert grants_not_served(_operator(crd=False), served) == []
