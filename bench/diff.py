@@ -138,7 +138,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         )
     )
     print()
-    print(f"{objects} objects; times are medians of one run each, ratios to the first import")
+    print(f"{objects} objects; one run each, in seconds, and as ratios to the first import")
     print(f"{'':42} {'seconds':>9} {'ratio':>7}")
     for label, seconds, note in rows:
         print(f"{label:42} {seconds:9.2f} {seconds / imported:7.2f}  {note}")

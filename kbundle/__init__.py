@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     )
     from kbundle.core.model import Manifest, ObjectRef, Rewrite
     from kbundle.diff.model import DiffReport, DiffStatus, ObjectDiff
-    from kbundle.preflight.model import Finding, PreflightMode, PreflightReport, Severity
+    from kbundle.preflight.mode import PreflightMode
+    from kbundle.preflight.model import Finding, PreflightReport, Severity
     from kbundle.select.selection import Selection
     from kbundle.transforms.base import Transform, TransformContext
     from kbundle.transforms.catalog import TransformRequest
@@ -88,7 +89,8 @@ _HOMES = {
     "kbundle.verbs.diff": ("DiffOptions", "diff"),
     "kbundle.verbs.diff_bundles": ("DiffBundlesOptions", "DiffResult", "diff_bundles"),
     "kbundle.verbs.preflight": ("PreflightOptions", "PreflightResult", "preflight"),
-    "kbundle.preflight.model": ("Finding", "PreflightMode", "PreflightReport", "Severity"),
+    "kbundle.preflight.mode": ("PreflightMode",),
+    "kbundle.preflight.model": ("Finding", "PreflightReport", "Severity"),
     "kbundle.diff.model": ("DiffReport", "DiffStatus", "ObjectDiff"),
     "kbundle.verbs.export": ("ExportOptions", "ExportResult", "export"),
     "kbundle.verbs.importing": ("ImportOptions", "ImportResult", "import_bundle"),

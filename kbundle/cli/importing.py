@@ -25,7 +25,7 @@ from kbundle.cli.options import (
 )
 from kbundle.cli.streams import bundle_source
 from kbundle.core.errors import ExitCode, UsageError
-from kbundle.preflight.model import PreflightMode
+from kbundle.preflight.mode import PreflightMode
 from kbundle.select.selection import Selection
 from kbundle.transforms.spec import TransformSpec
 from kbundle.verbs.common import ClusterTarget

@@ -18,7 +18,7 @@ from kbundle.apply.options import ApplyOptions, DryRunMode, ExistingMode
 from kbundle.bundle.passphrase import PassphraseSource
 from kbundle.cli.groups import Flag, OptionGroup
 from kbundle.core.errors import UsageError
-from kbundle.preflight.model import PreflightMode
+from kbundle.preflight.mode import PreflightMode
 from kbundle.select.selection import Selection
 from kbundle.transforms.spec import PLUGIN, RULES, TransformSpec
 from kbundle.verbs.common import ClusterTarget

@@ -12,7 +12,8 @@ from kbundle.apply.engine import LevelObjects
 from kbundle.apply.options import ApplyOptions
 from kbundle.cluster import Cluster
 from kbundle.core.errors import KbundleError
-from kbundle.preflight.model import PreflightMode, PreflightReport
+from kbundle.preflight.mode import PreflightMode
+from kbundle.preflight.model import PreflightReport
 from kbundle.preflight.runner import run_preflight
 
 

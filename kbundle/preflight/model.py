@@ -48,15 +48,6 @@ class Code(StrEnum):
     NOT_CHECKED = "not-checked"
 
 
-class PreflightMode(StrEnum):
-    """``import --preflight``: findings first and the import goes on (warn), blockers stop
-    it before the first write (strict), or no checks at all (off)."""
-
-    WARN = "warn"
-    STRICT = "strict"
-    OFF = "off"
-
-
 MOST_NAMED = 3  # objects a message names before "and N more"
 
 

@@ -18,7 +18,8 @@ from kbundle.cluster import Cluster, open_cluster
 from kbundle.core.errors import KbundleError
 from kbundle.core.model import Manifest, ProgressCallback
 from kbundle.core.scratch import scratch_folder
-from kbundle.preflight.model import PreflightMode, PreflightReport
+from kbundle.preflight.mode import PreflightMode
+from kbundle.preflight.model import PreflightReport
 from kbundle.select.selection import Selection
 from kbundle.transforms.catalog import TransformRequest, build_transforms
 from kbundle.verbs.common import ClusterTarget

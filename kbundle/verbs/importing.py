@@ -24,7 +24,8 @@ from kbundle.core.errors import ExitCode, TransformError
 from kbundle.core.model import Object, ObjectRef, ProgressCallback
 from kbundle.core.scratch import scratch_folder
 from kbundle.preflight.gate import PreflightBlocked, check_before_import
-from kbundle.preflight.model import PreflightMode, PreflightReport
+from kbundle.preflight.mode import PreflightMode
+from kbundle.preflight.model import PreflightReport
 from kbundle.select.selection import Selection
 from kbundle.transforms.base import Transform, TransformContext
 from kbundle.transforms.catalog import TransformRequest, build_transforms

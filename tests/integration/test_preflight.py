@@ -25,7 +25,8 @@ from kbundle.core.model import Object, ObjectRef
 from kbundle.core.scratch import scratch_folder
 from kbundle.preflight.addresses import widest_service_range
 from kbundle.preflight.gate import PreflightBlocked, check_before_import
-from kbundle.preflight.model import Code, Finding, PreflightMode, PreflightReport, Severity
+from kbundle.preflight.mode import PreflightMode
+from kbundle.preflight.model import Code, Finding, PreflightReport, Severity
 from kbundle.transforms.base import TransformContext
 from kbundle.transforms.spec import TransformSpec
 from kbundle.verbs.common import ClusterTarget, ready_bundle

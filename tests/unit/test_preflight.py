@@ -25,10 +25,10 @@ from kbundle.preflight.addresses import fixed_ips, node_ports, widest_service_ra
 from kbundle.preflight.conflicts import classify
 from kbundle.preflight.gate import PreflightBlocked, check_before_import
 from kbundle.preflight.grants import grants_not_served
+from kbundle.preflight.mode import PreflightMode
 from kbundle.preflight.model import (
     Code,
     Finding,
-    PreflightMode,
     PreflightReport,
     Severity,
     named,
