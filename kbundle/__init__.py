@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from kbundle.diff.model import DiffReport, DiffStatus, ObjectDiff
     from kbundle.preflight.mode import PreflightMode
     from kbundle.preflight.model import Finding, PreflightReport, Severity
+    from kbundle.remote.refs import RemoteBundle, RemoteOptions
     from kbundle.select.selection import Selection
     from kbundle.transforms.base import Transform, TransformContext
     from kbundle.transforms.catalog import TransformRequest
@@ -47,6 +48,14 @@ if TYPE_CHECKING:
     from kbundle.verbs.export import ExportOptions, ExportResult, export
     from kbundle.verbs.importing import ImportOptions, ImportResult, import_bundle
     from kbundle.verbs.preflight import PreflightOptions, PreflightResult, preflight
+    from kbundle.verbs.remote import (
+        PullOptions,
+        PullResult,
+        PushOptions,
+        PushResult,
+        pull,
+        push,
+    )
     from kbundle.verbs.render import RenderOptions, RenderResult, render
     from kbundle.verbs.sign import (
         KeygenOptions,
@@ -89,6 +98,15 @@ _HOMES = {
     "kbundle.verbs.diff": ("DiffOptions", "diff"),
     "kbundle.verbs.diff_bundles": ("DiffBundlesOptions", "DiffResult", "diff_bundles"),
     "kbundle.verbs.preflight": ("PreflightOptions", "PreflightResult", "preflight"),
+    "kbundle.verbs.remote": (
+        "PullOptions",
+        "PullResult",
+        "PushOptions",
+        "PushResult",
+        "pull",
+        "push",
+    ),
+    "kbundle.remote.refs": ("RemoteBundle", "RemoteOptions"),
     "kbundle.preflight.mode": ("PreflightMode",),
     "kbundle.preflight.model": ("Finding", "PreflightReport", "Severity"),
     "kbundle.diff.model": ("DiffReport", "DiffStatus", "ObjectDiff"),
@@ -152,6 +170,12 @@ __all__ = [
     "PreflightOptions",
     "PreflightReport",
     "PreflightResult",
+    "PullOptions",
+    "PullResult",
+    "PushOptions",
+    "PushResult",
+    "RemoteBundle",
+    "RemoteOptions",
     "RenderOptions",
     "RenderResult",
     "Rewrite",
@@ -179,6 +203,8 @@ __all__ = [
     "inspect",
     "keygen",
     "preflight",
+    "pull",
+    "push",
     "render",
     "sign",
     "transform",

@@ -24,6 +24,7 @@ from testbed.demo import run_demo
 from testbed.local_cluster import COMPONENTS, ClusterNotReady, LocalCluster
 from testbed.paths import clusters_root
 from testbed.processes import ProcessStartError
+from testbed.registry import ensure_installed as ensure_registry_installed
 
 app = typer.Typer(
     help="Real local Kubernetes control planes (etcd + kube-apiserver + kube-controller-manager)"
@@ -62,10 +63,16 @@ def build() -> None:
 
 @app.command()
 def prepare() -> None:
-    """Make sure the tests can get clusters: check the existing ones, or find/build binaries.
+    """Make sure the tests can get clusters: check the existing ones, or find/build binaries;
+    and install the OCI registry (Debian's docker-registry) the registry tests start.
 
     Example: python -m testbed prepare
     """
+    try:
+        out.print(f"OCI registry: {ensure_registry_installed()}")
+    except (BuildError, ProcessStartError) as error:
+        _fail(str(error))
+        return
     try:
         existing = existing_clusters_from_env()
     except ValueError as error:

@@ -118,7 +118,7 @@ def _run(
         raise BuildError(f"{step} failed (exit {result.returncode}): {' '.join(args)}")
 
 
-def _privileged(args: Sequence[str]) -> list[str]:
+def _privileged(args: Sequence[str], packages: Sequence[str] = SYSTEM_PACKAGES) -> list[str]:
     if os.geteuid() == 0:
         return list(args)
     if (
@@ -127,14 +127,14 @@ def _privileged(args: Sequence[str]) -> list[str]:
     ):
         return ["sudo", "-n", *args]
     raise BuildError(
-        "installing build tools needs root; run as root or install them first: "
-        f"apt-get install -y {' '.join(SYSTEM_PACKAGES)}"
+        "installing Debian packages needs root; run as root or install them first: "
+        f"apt-get install -y {' '.join(packages)}"
     )
 
 
-def _missing_packages() -> list[str]:
+def _missing_packages(packages: Sequence[str] = SYSTEM_PACKAGES) -> list[str]:
     missing = []
-    for package in SYSTEM_PACKAGES:
+    for package in packages:
         probe = subprocess.run(
             ["dpkg-query", "-W", "-f=${Status}", package],
             capture_output=True,
@@ -147,15 +147,21 @@ def _missing_packages() -> list[str]:
 
 
 def _ensure_system_packages() -> None:
-    missing = _missing_packages()
+    ensure_system_packages(SYSTEM_PACKAGES, step="install build tools")
+
+
+def ensure_system_packages(packages: Sequence[str], *, step: str) -> None:
+    """Install the Debian ``packages`` not installed yet (root or passwordless sudo): the
+    build tools here, the OCI registry for ``testbed.registry``."""
+    missing = _missing_packages(packages)
     if not missing:
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    _run(_privileged(["apt-get", "update"]), env=env, step="refresh package lists")
+    _run(_privileged(["apt-get", "update"], missing), env=env, step="refresh package lists")
     _run(
-        _privileged(["apt-get", "install", "-y", "--no-install-recommends", *missing]),
+        _privileged(["apt-get", "install", "-y", "--no-install-recommends", *missing], missing),
         env=env,
-        step="install build tools",
+        step=step,
     )
 
 

@@ -407,11 +407,17 @@ def manifest_document(data: bytes) -> dict[str, Any]:
 
 def read_manifest(source: Path | BinaryIO, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """The manifest alone, without reading further (for ``inspect``); it is NOT verified."""
+    return manifest_document(read_manifest_bytes(source, limits))
+
+
+def read_manifest_bytes(source: Path | BinaryIO, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """The first member's bytes, which must be the manifest, without reading further (what a
+    registry's artifact carries as its small layer); NOT verified."""
     with _open_stream(source, limits) as stream:
         for info, chunks in stream.members():
             if info.name != MANIFEST:
                 raise BundleFormatError(
                     f"not a kbundle file: the first member is {_show(info.name)}, not {MANIFEST}"
                 )
-            return manifest_document(b"".join(chunks))
+            return b"".join(chunks)
     raise BundleFormatError(f"not a kbundle file: no {MANIFEST} (the archive is empty)")

@@ -11,7 +11,16 @@ from typing import Annotated
 
 import typer
 
-from kbundle.cli import bundles, completion, exporting, importing, keys, offline, previews
+from kbundle.cli import (
+    bundles,
+    completion,
+    exporting,
+    importing,
+    keys,
+    offline,
+    previews,
+    remotes,
+)
 from kbundle.cli.command import Verbosity
 from kbundle.cli.options import Verbose
 from kbundle.core.version import __version__
@@ -61,6 +70,8 @@ app.command()(offline.transform)
 app.command()(offline.render)
 app.command()(keys.keygen)
 app.command()(keys.sign)
+app.command()(remotes.push)
+app.command()(remotes.pull)
 app.command()(completion.completion)
 
 

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kbundle.cli.command import command
-from kbundle.cli.options import TRUST, BundleArgument
+from kbundle.cli.options import REMOTE, TRUST, BundleArgument
 from kbundle.cli.streams import bundle_source
+from kbundle.remote.refs import RemoteOptions
 
 if TYPE_CHECKING:
     from kbundle.core.reach import Reach
@@ -21,7 +22,10 @@ NAMES_SHOWN = 10  # names of one cluster-scoped kind in the text output; JSON ha
 
 @command()
 def verify(
-    *, bundle: BundleArgument, require_signature: Annotated[tuple[Path, ...], TRUST]
+    *,
+    bundle: BundleArgument,
+    require_signature: Annotated[tuple[Path, ...], TRUST],
+    remote: Annotated[RemoteOptions, REMOTE],
 ) -> None:
     """Check a bundle completely, offline: structure, schema, version, every checksum and
     every object, and with --require-signature who signed it. Exit 0 only if all of it holds.
@@ -32,7 +36,7 @@ def verify(
     from kbundle.verbs.verify import VerifyOptions  # noqa: PLC0415
     from kbundle.verbs.verify import verify as run  # noqa: PLC0415
 
-    result = run(VerifyOptions(bundle_source(bundle), require_signature))
+    result = run(VerifyOptions(bundle_source(bundle, remote), require_signature))
     print(report.verified_summary(bundle, result.manifest))
     print(report.signature_line(result.signature, trusted=bool(require_signature)))
     print(report.secrets_line(result.manifest))
@@ -50,11 +54,21 @@ def inspect(
     output: Annotated[
         InspectFormat, typer.Option("--output", "-o", help="text or json.")
     ] = InspectFormat.TEXT,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Of a remote bundle, fetch and verify it all to show what an import would "
+            "touch (by default only its manifest is fetched).",
+        ),
+    ] = False,
+    remote: Annotated[RemoteOptions, REMOTE],
 ) -> None:
     """Show what a bundle holds: first what an import would touch (namespaces,
     cluster-scoped objects, and the objects that grant power over a cluster), then levels,
-    kinds, counts, what was left out, warnings. Verifies the bundle first, offline; Secret
-    values are never shown.
+    kinds, counts, what was left out, warnings. Verifies the bundle first, offline; of a
+    remote bundle only the manifest is fetched, unless --full. Secret values are never
+    shown.
 
     Example: kbundle inspect shop.kbundle --output json
     """
@@ -63,13 +77,18 @@ def inspect(
     from kbundle.verbs.verify import InspectOptions  # noqa: PLC0415
     from kbundle.verbs.verify import inspect as run  # noqa: PLC0415
 
-    result = run(InspectOptions(bundle_source(bundle)))
+    result = run(InspectOptions(bundle_source(bundle, remote), full=full or None))
     if output is InspectFormat.JSON:
-        print(json.dumps({**result.manifest.to_dict(), "reach": result.reach.to_dict()}, indent=2))
+        reach = None if result.reach is None else result.reach.to_dict()
+        print(json.dumps({**result.manifest.to_dict(), "reach": reach}, indent=2))
+        return
+    if result.reach is None:
+        show("an import would touch: not read: only the manifest was fetched (--full fetches")
+        show("  and verifies the whole bundle)")
     else:
         for line in reach_lines(result.reach):
             show(line)
-        print_manifest(result.manifest)
+    print_manifest(result.manifest)
 
 
 def reach_lines(reach: Reach) -> list[str]:

@@ -10,8 +10,9 @@ import typer
 from kbundle.bundle.passphrase import PassphraseSource
 from kbundle.cli.command import command
 from kbundle.cli.console import with_progress
-from kbundle.cli.options import CLUSTER, PASSPHRASE, SELECTION, SignWith
+from kbundle.cli.options import CLUSTER, PASSPHRASE, REMOTE, SELECTION, SignWith
 from kbundle.cli.streams import STREAM, bundle_target
+from kbundle.remote.refs import RemoteOptions
 from kbundle.select.selection import Selection
 from kbundle.verbs.common import ClusterTarget, SecretsMode
 
@@ -46,6 +47,7 @@ def export(
     ] = SecretsMode.INCLUDE,
     passphrase: Annotated[PassphraseSource, PASSPHRASE],
     sign: SignWith = None,
+    remote: Annotated[RemoteOptions, REMOTE],
 ) -> None:
     """Export objects from a cluster into one verifiable bundle file.
 
@@ -56,7 +58,7 @@ def export(
     from kbundle.verbs.export import export as run  # noqa: PLC0415
 
     options = ExportOptions(
-        output=bundle_target(output),
+        output=bundle_target(output, remote),
         cluster=cluster,
         selection=replace(selection, keep_status=keep_status, keep_last_applied=keep_last_applied),
         compression_level=compression_level,

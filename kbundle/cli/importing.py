@@ -16,6 +16,7 @@ from kbundle.cli.options import (
     APPLY,
     CLUSTER,
     PASSPHRASE,
+    REMOTE,
     SELECTION,
     TRANSFORMS,
     TRUST,
@@ -26,6 +27,7 @@ from kbundle.cli.options import (
 from kbundle.cli.streams import bundle_source
 from kbundle.core.errors import ExitCode, UsageError
 from kbundle.preflight.mode import PreflightMode
+from kbundle.remote.refs import RemoteOptions
 from kbundle.select.selection import Selection
 from kbundle.transforms.spec import TransformSpec
 from kbundle.verbs.common import ClusterTarget
@@ -67,6 +69,7 @@ def import_(
     require_signature: Annotated[tuple[Path, ...], TRUST],
     passphrase: Annotated[PassphraseSource, PASSPHRASE],
     preflight: PreflightFlag = PreflightMode.WARN,
+    remote: Annotated[RemoteOptions, REMOTE],
 ) -> ExitCode:
     """Verify a bundle, then replay it into a cluster: level by level, idempotently.
     Nothing is sent to the cluster unless the whole bundle verifies (and, if asked, its
@@ -80,7 +83,7 @@ def import_(
 
     _check_report_path(report_file)
     options = ImportOptions(
-        bundle=bundle_source(bundle),
+        bundle=bundle_source(bundle, remote),
         cluster=cluster,
         transforms=transforms,
         apply=apply,

@@ -9,7 +9,9 @@ import typer
 
 from kbundle.cli.command import command
 from kbundle.cli.console import say
+from kbundle.cli.options import REMOTE
 from kbundle.cli.streams import bundle_source, bundle_target
+from kbundle.remote.refs import RemoteOptions
 
 
 @command()
@@ -46,6 +48,7 @@ def sign(
         str | None,
         typer.Option("-o", "--output", help="Write the signed bundle here (default: in place)."),
     ] = None,
+    remote: Annotated[RemoteOptions, REMOTE],
 ) -> None:
     """Sign a bundle: the signature covers the manifest, which holds the digest of every
     object file. The bundle is verified first; nothing else in it changes.
@@ -55,6 +58,8 @@ def sign(
     from kbundle.verbs.sign import SignOptions  # noqa: PLC0415 - start-up time
     from kbundle.verbs.sign import sign as run  # noqa: PLC0415
 
-    result = run(SignOptions(bundle_source(bundle), key, bundle_target(output or bundle)))
+    result = run(
+        SignOptions(bundle_source(bundle, remote), key, bundle_target(output or bundle, remote))
+    )
     replaced = " (replacing its previous signature)" if result.replaced_signature else ""
     say(f"signed {output or bundle} with key {result.key_id}{replaced}")

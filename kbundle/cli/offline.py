@@ -13,6 +13,7 @@ from kbundle.cli.command import command
 from kbundle.cli.console import say
 from kbundle.cli.options import (
     PASSPHRASE,
+    REMOTE,
     SELECTION,
     TRANSFORMS,
     TRUST,
@@ -20,6 +21,7 @@ from kbundle.cli.options import (
     SignWith,
 )
 from kbundle.cli.streams import STREAM, bundle_source, bundle_target
+from kbundle.remote.refs import RemoteOptions
 from kbundle.select.selection import Selection
 from kbundle.transforms.spec import TransformSpec
 
@@ -36,6 +38,7 @@ def transform(
     transforms: Annotated[Sequence[TransformSpec], TRANSFORMS],
     require_signature: Annotated[tuple[Path, ...], TRUST],
     sign: SignWith = None,
+    remote: Annotated[RemoteOptions, REMOTE],
 ) -> None:
     """Rewrite a bundle into a new bundle, offline: new checksums, and the manifest records
     which transforms ran. Encrypted Secrets stay sealed; the new bundle is signed only
@@ -49,8 +52,8 @@ def transform(
 
     result = run(
         TransformOptions(
-            bundle=bundle_source(bundle),
-            output=bundle_target(output),
+            bundle=bundle_source(bundle, remote),
+            output=bundle_target(output, remote),
             transforms=transforms,
             require_signature=require_signature,
             sign_with=sign,
@@ -72,6 +75,7 @@ def render(
     transforms: Annotated[Sequence[TransformSpec], TRANSFORMS],
     require_signature: Annotated[tuple[Path, ...], TRUST],
     passphrase: Annotated[PassphraseSource, PASSPHRASE],
+    remote: Annotated[RemoteOptions, REMOTE],
 ) -> None:
     """Write a bundle as plain YAML, one file per level (00-crds.yaml, 01-namespaces.yaml...),
     for GitOps or kubectl apply. clusterIPs are cleared and ownerReferences removed, as
@@ -86,7 +90,7 @@ def render(
 
     result = run(
         RenderOptions(
-            bundle=bundle_source(bundle),
+            bundle=bundle_source(bundle, remote),
             folder=output,
             transforms=transforms,
             require_signature=require_signature,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any
 
 import typer
@@ -19,6 +20,7 @@ from kbundle.bundle.passphrase import PassphraseSource
 from kbundle.cli.groups import Flag, OptionGroup
 from kbundle.core.errors import UsageError
 from kbundle.preflight.mode import PreflightMode
+from kbundle.remote.refs import RemoteOptions
 from kbundle.select.selection import Selection
 from kbundle.transforms.spec import PLUGIN, RULES, TransformSpec
 from kbundle.verbs.common import ClusterTarget
@@ -557,4 +559,57 @@ PASSPHRASE = OptionGroup(
         ),
     ),
     _passphrase,
+)
+
+# -- bundles elsewhere -----------------------------------------------------------------------
+
+
+def _remote(values: Mapping[str, Any]) -> RemoteOptions:
+    return RemoteOptions(
+        plain_http=values["plain_http"],
+        registry_config=values["registry_config"],
+        storage_options=MappingProxyType(
+            _pairs(values["storage_option"], "--storage-option", "KEY=VALUE")
+        ),
+    )
+
+
+REMOTE = OptionGroup(
+    (
+        Flag(
+            "plain_http",
+            Annotated[
+                bool,
+                typer.Option(
+                    "--plain-http",
+                    help="Reach OCI registries over plain HTTP (credentials go to loopback "
+                    "hosts only).",
+                ),
+            ],
+            False,
+        ),
+        Flag(
+            "registry_config",
+            Annotated[
+                Path | None,
+                typer.Option(
+                    "--registry-config",
+                    help="Docker config file with registry credentials (default: "
+                    "$DOCKER_CONFIG/config.json, ~/.docker/config.json).",
+                ),
+            ],
+        ),
+        Flag(
+            "storage_option",
+            Annotated[
+                list[str] | None,
+                typer.Option(
+                    "--storage-option",
+                    help="KEY=VALUE for the object storage backend (s3://, gs://, az://), "
+                    "e.g. endpoint_url=http://127.0.0.1:9000 (repeatable).",
+                ),
+            ],
+        ),
+    ),
+    _remote,
 )

@@ -16,6 +16,7 @@ from kbundle.cli.console import with_progress
 from kbundle.cli.options import (
     CLUSTER,
     PASSPHRASE,
+    REMOTE,
     SELECTION,
     TRANSFORMS,
     TRUST,
@@ -23,6 +24,7 @@ from kbundle.cli.options import (
 )
 from kbundle.cli.streams import bundle_source
 from kbundle.core.errors import ExitCode, UsageError
+from kbundle.remote.refs import RemoteOptions
 from kbundle.select.selection import Selection
 from kbundle.transforms.spec import TransformSpec
 from kbundle.verbs.common import ClusterTarget
@@ -62,6 +64,7 @@ def diff(
     output: Annotated[
         DiffFormat, typer.Option("--output", "-o", help="text or json.")
     ] = DiffFormat.TEXT,
+    remote: Annotated[RemoteOptions, REMOTE],
 ) -> ExitCode:
     """Show what an import would change in a cluster, object by object and field by field:
     the cluster answers a dry run of every write, nothing changes. Given two bundles, show
@@ -86,7 +89,7 @@ def diff(
                 "comparing two bundles takes no cluster, selection, transform or "
                 "--show-orphans flags"
             )
-        before, after = (bundle_source(b) for b in bundles)
+        before, after = (bundle_source(b, remote) for b in bundles)
         result = diff_bundles(
             DiffBundlesOptions(before, after, require_signature, _given(passphrase))
         )
@@ -95,7 +98,7 @@ def diff(
         from kbundle.verbs.diff import diff as run  # noqa: PLC0415
 
         options = DiffOptions(
-            bundle=bundle_source(bundles[0]),
+            bundle=bundle_source(bundles[0], remote),
             cluster=cluster,
             transforms=transforms,
             selection=selection,
@@ -130,6 +133,7 @@ def preflight(
     output: Annotated[
         DiffFormat, typer.Option("--output", "-o", help="text or json.")
     ] = DiffFormat.TEXT,
+    remote: Annotated[RemoteOptions, REMOTE],
 ) -> ExitCode:
     """Check what a cluster lacks for a bundle, before anything is sent: kinds it does not
     serve, classes and references missing, addresses taken, fail-closed webhooks without
@@ -143,7 +147,7 @@ def preflight(
     from kbundle.verbs.preflight import preflight as run  # noqa: PLC0415
 
     options = PreflightOptions(
-        bundle=bundle_source(bundle),
+        bundle=bundle_source(bundle, remote),
         cluster=cluster,
         transforms=transforms,
         selection=selection,

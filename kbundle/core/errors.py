@@ -54,3 +54,8 @@ class IntegrityError(BundleFormatError):
 class TransformError(KbundleError):
     """A transform raised on an object: its own failure, not a wrong flag (the message names
     the transform and the object)."""
+
+
+class RemoteError(KbundleError):
+    """A registry, an OCI layout or object storage could not give or take a bundle (the
+    message names it)."""

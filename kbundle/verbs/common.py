@@ -1,5 +1,6 @@
-"""What several verbs share: which cluster, where a bundle comes from and goes to, and the
-one way from a bundle file to a bundle fit to use.
+"""What several verbs share: which cluster, where a bundle comes from and goes to (a file, a
+stream, or a ``RemoteBundle``: a registry, a layout, object storage), and the one way from a
+bundle to a bundle fit to use.
 
 Light on purpose: the CLI imports it (for the enums and option types) before it knows which
 command runs, so nothing here loads YAML, cryptography or the cluster client.
@@ -15,12 +16,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from kbundle.core.errors import BundleFormatError, UsageError
+from kbundle.remote.refs import RemoteBundle
 
 if TYPE_CHECKING:
-    from kbundle.bundle.trust import ReadyBundle, TrustPolicy
+    from collections.abc import Callable
+    from typing import Any
 
-BundleSource = Path | BinaryIO  # a bundle file, or a stream to read it from (stdin)
-BundleTarget = Path | BinaryIO  # a file to create or replace, or a stream (stdout)
+    from kbundle.bundle.trust import ReadyBundle, TrustPolicy
+    from kbundle.core.model import Manifest, ProgressCallback
+
+# a bundle file, a stream to read it from (stdin), or a bundle elsewhere
+BundleSource = Path | BinaryIO | RemoteBundle
+# a file to create or replace, a stream (stdout), or a place elsewhere to publish to
+BundleTarget = Path | BinaryIO | RemoteBundle
 
 
 @dataclass(frozen=True)
@@ -41,11 +49,11 @@ class SecretsMode(StrEnum):
 
 
 def display_name(bundle: BundleSource | BundleTarget, stream_name: str = "stdin") -> str:
-    """How messages name a bundle: its path, or ``stdin``/``stdout`` for a stream."""
-    return str(bundle) if isinstance(bundle, Path) else stream_name
+    """How messages name a bundle: its path or reference, or ``stdin``/``stdout``."""
+    return str(bundle) if isinstance(bundle, Path | RemoteBundle) else stream_name
 
 
-def checked_source(bundle: BundleSource) -> BundleSource:
+def checked_source(bundle: Path | BinaryIO) -> Path | BinaryIO:
     """A bundle to read: a path must name an existing file."""
     if isinstance(bundle, Path) and not bundle.is_file():
         raise UsageError(f"{bundle}: no such bundle file")
@@ -63,7 +71,7 @@ def checked_output(output: BundleTarget, flag: str = "-o") -> BundleTarget:
 
 
 def size_of(output: BundleTarget) -> int | None:
-    """Bytes written to a bundle file; None for a stream."""
+    """Bytes written to a bundle file; None for a stream or a remote."""
     return output.stat().st_size if isinstance(output, Path) else None
 
 
@@ -76,10 +84,77 @@ def naming(bundle: BundleSource) -> Iterator[None]:
         raise type(error)(f"{display_name(bundle)}: {error.message}", hint=error.hint) from None
 
 
-def ready_bundle(bundle: BundleSource, work: Path, policy: TrustPolicy) -> ReadyBundle:
-    """Verify, check the signature, open the Secrets, as ``policy`` asks: all offline, all
-    before any request; errors name the bundle."""
+def ready_bundle(
+    bundle: BundleSource,
+    work: Path,
+    policy: TrustPolicy,
+    progress: ProgressCallback | None = None,
+) -> ReadyBundle:
+    """Verify, check the signature, open the Secrets, as ``policy`` asks: all before any
+    request to a cluster; errors name the bundle. A remote bundle is downloaded whole into
+    ``work`` first, its digests checked, and then verified as a file is."""
     from kbundle.bundle.trust import accept_bundle  # noqa: PLC0415 - see the module docstring
 
+    if isinstance(bundle, RemoteBundle):
+        from kbundle.remote.transfer import fetch  # noqa: PLC0415
+
+        with naming(bundle):
+            local = fetch(bundle, work / "fetched", progress)
+            return accept_bundle(local, work / "bundle", policy)
     with naming(bundle):
         return accept_bundle(checked_source(bundle), work, policy)
+
+
+def file_name(target: RemoteBundle) -> str:
+    """A bundle file's name for a remote: the key's last part, or the repository's last
+    part with ``.kbundle`` (``oci://host/team/shop:v1`` -> ``shop.kbundle``)."""
+    from kbundle.remote.refs import LayoutRef, OciRef  # noqa: PLC0415
+
+    ref = target.ref
+    if isinstance(ref, OciRef):
+        stem = ref.repository.rsplit("/", 1)[-1]
+    elif isinstance(ref, LayoutRef):
+        stem = ref.tag
+    else:
+        stem = ref.url.rsplit("/", 1)[-1].removesuffix(".kbundle")
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "-" for c in stem).strip(".") or "bundle"
+    return f"{cleaned}.kbundle"
+
+
+def remote_manifest(bundle: RemoteBundle) -> dict[str, Any]:
+    """The manifest document of a remote bundle, read without the rest of it: the small
+    layer of a registry's artifact, the first bytes of an object in storage."""
+    from kbundle.bundle.reader import manifest_document, read_manifest  # noqa: PLC0415
+    from kbundle.remote.refs import StorageRef  # noqa: PLC0415
+
+    with naming(bundle):
+        if isinstance(bundle.ref, StorageRef):
+            from kbundle.remote.storage import open_head  # noqa: PLC0415
+
+            with open_head(bundle.ref, bundle.options) as stream:
+                return read_manifest(stream)
+        from kbundle.remote.oci import pull_manifest  # noqa: PLC0415
+
+        return manifest_document(pull_manifest(bundle.ref, bundle.options))
+
+
+def deliver(
+    target: BundleTarget,
+    write: Callable[[Path | BinaryIO], Manifest],
+    progress: ProgressCallback | None = None,
+) -> tuple[Manifest, str | None]:
+    """Run ``write`` into ``target``; for a remote target into a private local file first,
+    then published whole. The manifest written, and the published artifact's digest."""
+    if not isinstance(target, RemoteBundle):
+        return write(target), None
+    from kbundle.bundle.reader import read_manifest_bytes  # noqa: PLC0415
+    from kbundle.core.scratch import scratch_folder  # noqa: PLC0415
+    from kbundle.remote.transfer import publish  # noqa: PLC0415
+
+    with scratch_folder("kbundle-publish-") as work:
+        local = work / file_name(target)  # the name generic tools (oras pull) write it as
+        manifest = write(local)
+        with naming(target):
+            written = read_manifest_bytes(local)  # exactly the bundle's, for the small layer
+            digest = publish(local, written, manifest, target, progress)
+    return manifest, digest

@@ -53,6 +53,7 @@ from kbundle.verbs.common import (
     ClusterTarget,
     SecretsMode,
     checked_output,
+    deliver,
     display_name,
     size_of,
 )
@@ -76,8 +77,9 @@ class ExportOptions:
 @dataclass(frozen=True)
 class ExportResult:
     manifest: Manifest
-    written_to: str  # the file, or "stdout"
-    size: int | None  # bytes of the bundle file; None for a stream
+    written_to: str  # the file, "stdout", or the remote reference
+    size: int | None  # bytes of the bundle file; None for a stream or a remote
+    digest: str | None = None  # of the artifact, when published to a registry or layout
 
 
 def export(options: ExportOptions, *, progress: ProgressCallback | None = None) -> ExportResult:
@@ -92,8 +94,10 @@ def export(options: ExportOptions, *, progress: ProgressCallback | None = None) 
         secrets=secrets,
         signer=signer,
     )
-    manifest = export_bundle(cluster, request, target, progress=progress)
-    return ExportResult(manifest, display_name(target, "stdout"), size_of(target))
+    manifest, digest = deliver(
+        target, lambda output: export_bundle(cluster, request, output, progress=progress)
+    )
+    return ExportResult(manifest, display_name(target, "stdout"), size_of(target), digest)
 
 
 def secrets_policy(mode: SecretsMode, passphrase: PassphraseSource | None) -> SecretsPolicy:

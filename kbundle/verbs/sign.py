@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from kbundle.bundle.layout import CHECKSUMS, MANIFEST, SIGNATURE
 from kbundle.bundle.signing import (
@@ -21,11 +22,13 @@ from kbundle.bundle.signing import (
 from kbundle.bundle.trust import ReadyBundle, TrustPolicy
 from kbundle.bundle.writer import Signer, epoch_of, write_members
 from kbundle.core.errors import UsageError
+from kbundle.core.model import Manifest
 from kbundle.core.scratch import scratch_folder
 from kbundle.verbs.common import (
     BundleSource,
     BundleTarget,
     checked_output,
+    deliver,
     display_name,
     ready_bundle,
 )
@@ -46,6 +49,7 @@ class SignResult:
     written_to: str
     key_id: str
     replaced_signature: bool  # the bundle was signed before
+    digest: str | None = None  # of the artifact, when published to a registry or layout
 
 
 def sign(options: SignOptions) -> SignResult:
@@ -56,15 +60,21 @@ def sign(options: SignOptions) -> SignResult:
     target = checked_output(output)
     with scratch_folder("kbundle-sign-") as work:
         ready = ready_bundle(options.bundle, work, TrustPolicy())
-        sign_ready(ready, signer_of(private), target)
+
+        def write(into: Path | BinaryIO) -> Manifest:
+            sign_ready(ready, signer_of(private), into)
+            return ready.bundle.manifest
+
+        _, digest = deliver(target, write)
     return SignResult(
         display_name(target, "stdout"),
         key_id(private.public_key()),
         ready.bundle.signature is not None,
+        digest,
     )
 
 
-def sign_ready(ready: ReadyBundle, signer: Signer, output: BundleTarget) -> None:
+def sign_ready(ready: ReadyBundle, signer: Signer, output: Path | BinaryIO) -> None:
     """Write ``ready`` again with a signature; nothing else changes."""
     bundle = ready.bundle
     manifest = bundle.manifest_bytes

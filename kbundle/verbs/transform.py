@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 from kbundle.bundle.signing import signer_from
 from kbundle.bundle.trust import ReadyBundle, TrustPolicy
@@ -42,6 +43,7 @@ from kbundle.verbs.common import (
     BundleSource,
     BundleTarget,
     checked_output,
+    deliver,
     display_name,
     ready_bundle,
     size_of,
@@ -65,8 +67,9 @@ class TransformResult:
     objects: int
     transforms: int  # how many ran
     rewrites: tuple[Rewrite, ...]
-    written_to: str  # the file, or "stdout"
-    size: int | None  # bytes; None for a stream
+    written_to: str  # the file, "stdout", or the remote reference
+    size: int | None  # bytes; None for a stream or a remote
+    digest: str | None = None  # of the artifact, when published to a registry or layout
 
 
 def transform(options: TransformOptions) -> TransformResult:
@@ -76,7 +79,15 @@ def transform(options: TransformOptions) -> TransformResult:
     target = checked_output(options.output)
     with scratch_folder("kbundle-transform-") as work:
         ready = ready_bundle(options.bundle, work / "in", TrustPolicy(options.require_signature))
-        manifest, objects, rewrites = rewrite_bundle(ready, transforms, target, work, signer)
+        counted: list[tuple[int, tuple[Rewrite, ...]]] = []
+
+        def write(output: Path | BinaryIO) -> Manifest:
+            manifest, objects, rewrites = rewrite_bundle(ready, transforms, output, work, signer)
+            counted.append((objects, rewrites))
+            return manifest
+
+        manifest, digest = deliver(target, write)
+    objects, rewrites = counted[0]
     return TransformResult(
         manifest,
         objects,
@@ -84,13 +95,14 @@ def transform(options: TransformOptions) -> TransformResult:
         rewrites,
         display_name(target, "stdout"),
         size_of(target),
+        digest,
     )
 
 
 def rewrite_bundle(
     ready: ReadyBundle,
     transforms: Sequence[Transform],
-    output: BundleTarget,
+    output: Path | BinaryIO,
     work: Path,
     signer: Signer | None = None,
 ) -> tuple[Manifest, int, tuple[Rewrite, ...]]:

@@ -14,10 +14,18 @@ from pathlib import Path
 
 from kbundle.bundle.signing import Signature
 from kbundle.bundle.trust import TrustPolicy
+from kbundle.bundle.verify import parse_manifest
 from kbundle.core.model import Manifest
 from kbundle.core.reach import Reach, reach_of
 from kbundle.core.scratch import scratch_folder
-from kbundle.verbs.common import BundleSource, display_name, ready_bundle
+from kbundle.remote.refs import RemoteBundle
+from kbundle.verbs.common import (
+    BundleSource,
+    display_name,
+    naming,
+    ready_bundle,
+    remote_manifest,
+)
 
 
 @dataclass(frozen=True)
@@ -49,17 +57,26 @@ def verify(options: VerifyOptions) -> VerifyResult:
 @dataclass(frozen=True)
 class InspectOptions:
     bundle: BundleSource
+    # Fetch and verify the whole bundle to list what an import would touch. None: yes for
+    # a file or a stream, no for a remote bundle (its manifest alone is fetched).
+    full: bool | None = None
 
 
 @dataclass(frozen=True)
 class InspectResult:
     manifest: Manifest
-    reach: Reach  # namespaces, cluster-scoped objects and power objects an import would write
+    # namespaces, cluster-scoped objects and power objects an import would write; None when
+    # only the manifest was read (a remote bundle, without full)
+    reach: Reach | None
 
 
 def inspect(options: InspectOptions) -> InspectResult:
     """The bundle's manifest, and what an import of it would touch; the bundle is verified
-    first, offline (no signature or passphrase asked: sealed Secrets stay sealed)."""
+    first, offline (no signature or passphrase asked: sealed Secrets stay sealed). Of a
+    remote bundle only the manifest is fetched, unless ``full``."""
+    if isinstance(options.bundle, RemoteBundle) and not options.full:
+        with naming(options.bundle):
+            return InspectResult(parse_manifest(remote_manifest(options.bundle)), None)
     with scratch_folder("kbundle-inspect-") as work:
         bundle = ready_bundle(options.bundle, work, TrustPolicy()).bundle
         objects = (document for entry in bundle.entries for document in bundle.documents(entry))

@@ -24,6 +24,8 @@ from testbed import (
 )
 from testbed.clusters import service_cidr
 from testbed.fixture_loader import load_sample_app
+from testbed.registry import LocalRegistry
+from testbed.s3 import S3Server, start_s3_server
 from tests.cli import export
 from tests.kube import connect_to, create, eventually, list_of, read, unique_name
 
@@ -105,3 +107,53 @@ def sample_bundle(
     path = tmp_path_factory.mktemp("bundles") / "shop.kbundle"
     export(source_cluster, path, "-n", "shop", "-n", "shop-ops")
     return path
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """An S3 API on loopback (moto's server, its own process) with ``s3_server.bucket``
+    created; ``s3_server.env()`` reaches it from a ``kbundle`` subprocess. No cluster."""
+    server = start_s3_server(tmp_path_factory.mktemp("s3"))
+    try:
+        server.create_bucket()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    """A real OCI registry (Debian's docker-registry) on loopback, plain HTTP, no auth:
+    ``registry.host`` is ``127.0.0.1:PORT``; ``registry.blob_path(digest)`` its stored bytes."""
+    server = LocalRegistry.provision(tmp_path_factory.mktemp("registry"))
+    server.start(tie_to_parent=True)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def registry_with_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    """The same with basic auth (htpasswd): ``registry_with_auth.credentials`` holds the user,
+    the password and a Docker config folder (``$DOCKER_CONFIG``) logged in to it."""
+    server = LocalRegistry.provision(tmp_path_factory.mktemp("registry-auth"), with_auth=True)
+    server.start(tie_to_parent=True)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def registry_with_token_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    """The same with bearer tokens: the registry trusts ``registry.token_issuer``, a token
+    realm on loopback that issues tokens for ``registry.credentials`` (basic) only."""
+    server = LocalRegistry.provision(
+        tmp_path_factory.mktemp("registry-token"), with_token_auth=True
+    )
+    server.start(tie_to_parent=True)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -97,13 +97,13 @@ def test_python_api_doc_names_every_verb_and_its_options() -> None:
 
     doc = (DOCS / "python-api.md").read_text()
     verbs = ["export", "verify", "inspect", "import_bundle", "clone", "transform", "render"]
-    verbs += ["sign", "keygen", "diff", "diff_bundles", "preflight"]
+    verbs += ["sign", "keygen", "diff", "diff_bundles", "preflight", "push", "pull"]
     assert all(name in kbundle.__all__ for name in verbs)
     missing = [name for name in verbs if f"`{name}`" not in doc]
     options = [
         name
         for name in kbundle.__all__
-        if name.endswith(("Options", "Result")) and name != "ApplyOptions"
+        if name.endswith(("Options", "Result")) and name not in ("ApplyOptions", "RemoteOptions")
     ]
     assert len(options) == 2 * len(verbs) - 1  # the two diffs share DiffResult
     missing += [name for name in options if f"`{name}(" not in doc]
