@@ -206,7 +206,7 @@ def service_account_kubeconfig(
         encoded = (secret.get("data") or {}).get("token")
         return base64.b64decode(encoded).decode() if encoded else None
 
-    bearer = eventually(token, timeout=30, what="the ServiceAccount's token")
+    bearer = eventually(token, timeout=60, what="the ServiceAccount's token")
     admin = yaml.safe_load(cluster_under_test.kubeconfig.read_text())
     context = next(c for c in admin["contexts"] if c["name"] == cluster_under_test.context)
     server = next(c for c in admin["clusters"] if c["name"] == context["context"]["cluster"])

@@ -120,19 +120,19 @@ def test_destination_controllers_recreate_the_derived_objects(
 ) -> None:
     def derived() -> bool:
         replica_sets = list_of(destination, "apps/v1", "ReplicaSet", "shop")
-        pods = list_of(destination, "v1", "Pod", "shop")
+        pods = {p["metadata"]["name"] for p in list_of(destination, "v1", "Pod", "shop")}
         claim = read(destination, "v1", "PersistentVolumeClaim", "uploads", "shop") or {}
         token = read(destination, "v1", "Secret", "api-long-lived-token", "shop") or {}
         return (
             len(replica_sets) == 2
             and len(pods) >= 6
+            # the StatefulSet's pod comes once its claim template's claim exists: often last
+            and {"db-0", "debug-shell"} <= pods
             and claim.get("status", {}).get("phase") == "Bound"
             and "token" in (token.get("data") or {})
         )
 
-    eventually(derived, timeout=60, what="ReplicaSets, Pods, binding and token in the destination")
-    pods = {p["metadata"]["name"] for p in list_of(destination, "v1", "Pod", "shop")}
-    assert "db-0" in pods and "debug-shell" in pods
+    eventually(derived, timeout=90, what="ReplicaSets, Pods, binding and token in the destination")
 
 
 def test_owned_configmap_points_at_the_owners_new_uid(
