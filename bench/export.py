@@ -107,7 +107,9 @@ def seed_object(kind: str, namespace: str, number: int) -> dict[str, Any]:
     }
 
 
-def seed(cluster: Cluster, objects: int, namespaces: int) -> list[str]:
+def seed(
+    cluster: Cluster, objects: int, namespaces: int, mix: tuple[tuple[str, float], ...] = MIX
+) -> list[str]:
     names = [f"bench-{i:02d}" for i in range(namespaces)]
     core = cluster.resource_for({"apiVersion": "v1", "kind": "Namespace"})
     for name in names:
@@ -117,7 +119,7 @@ def seed(cluster: Cluster, objects: int, namespaces: int) -> list[str]:
             field_manager="bench",
         )
     plan = []
-    for kind, share in MIX:
+    for kind, share in mix:
         plan += [(kind, names[n % namespaces], n) for n in range(int(objects * share))]
 
     def create(item: tuple[str, str, int]) -> None:

@@ -26,7 +26,7 @@ import yaml
 from kbundle.bundle.layout import CHECKSUMS, MANIFEST, SIGNATURE, is_object_file, object_file
 from kbundle.bundle.reader import DEFAULT_LIMITS, Limits, Member, extract_bundle, manifest_document
 from kbundle.bundle.signing import Signature, parse_signature
-from kbundle.bundle.yaml_codec import describe_error, load_documents
+from kbundle.bundle.yaml_codec import describe_error, iter_documents, load_documents
 from kbundle.core.errors import BundleFormatError, IntegrityError
 from kbundle.core.kinds import group_kind_of
 from kbundle.core.model import (
@@ -55,7 +55,9 @@ _SEMVER = re.compile(
 _CHECKSUM_LINE = re.compile(r"([0-9a-f]{64})  ([^\x00-\x1f\x7f]+)")
 _SUPPORTED_MAJOR, _SUPPORTED_MINOR = (int(n) for n in FORMAT_VERSION.split(".")[:2])
 _MAX_REASON = 200
-KEEP_PARSED_BYTES = 64 * 1024 * 1024  # object YAML kept parsed after verification, at most
+# Object YAML kept parsed after verification, at most: small bundles skip a second parse;
+# a large one is read again, file by file, so memory stays bounded by its largest file.
+KEEP_PARSED_BYTES = 8 * 1024 * 1024
 _MAX_SHOWN = 120
 
 # JSON Schema counts 6.0 as an integer; kbundle uses these values as ints (paths, counts).
@@ -140,13 +142,7 @@ def verify_bundle(
     parsed: dict[str, list[dict[str, Any]]] = {}
     cluster_scoped: set[tuple[str, str]] = set()  # (group kind, name) the bundle holds
     for entry in entries:
-        documents = _check_documents(entry, members[entry.path])
-        _check_within_selection(entry, documents, manifest.selection)
-        if not entry.namespaced:
-            kind = group_kind(entry.kind, group_of(entry.api_version))
-            cluster_scoped |= {(kind, d["metadata"]["name"]) for d in documents}
-        if is_secret(entry.api_version, entry.kind):
-            _check_secrets(entry, documents, manifest)
+        documents = _check_documents(entry, members[entry.path], manifest, cluster_scoped, keep)
         if keep:
             parsed[entry.path] = documents
     _check_cluster_scoped_reasons(manifest, cluster_scoped)
@@ -176,21 +172,22 @@ def _signature(names: Sequence[str], members: dict[str, Member]) -> Signature | 
     return signature
 
 
-def _check_secrets(entry: FileEntry, documents: list[dict[str, Any]], manifest: Manifest) -> None:
+def _check_secret(
+    entry: FileEntry, number: int, document: dict[str, Any], manifest: Manifest
+) -> None:
     """Sealed Secrets exactly when the manifest says so: a reader that missed the
     encryption would otherwise apply Secrets without their data."""
     encrypted = manifest.secrets_encrypted
-    for number, document in enumerate(documents, start=1):
-        if is_sealed(document) != encrypted:
-            state = "not encrypted" if encrypted else "encrypted"
-            said = manifest.secrets.mode if manifest.secrets is not None else "nothing"
-            raise BundleFormatError(
-                f"{entry.path}: document {number} is {state}, but {MANIFEST} says secrets {said}"
-            )
-        if encrypted and ("data" in document or "stringData" in document):
-            raise BundleFormatError(
-                f"{entry.path}: document {number} has plaintext data next to its encrypted data"
-            )
+    if is_sealed(document) != encrypted:
+        state = "not encrypted" if encrypted else "encrypted"
+        said = manifest.secrets.mode if manifest.secrets is not None else "nothing"
+        raise BundleFormatError(
+            f"{entry.path}: document {number} is {state}, but {MANIFEST} says secrets {said}"
+        )
+    if encrypted and ("data" in document or "stringData" in document):
+        raise BundleFormatError(
+            f"{entry.path}: document {number} has plaintext data next to its encrypted data"
+        )
 
 
 # -- step 2: the manifest --------------------------------------------------------------------
@@ -379,30 +376,50 @@ def _check_totals(manifest: Manifest, raw: dict[str, Any]) -> None:
 # -- step 5: the documents -------------------------------------------------------------------
 
 
-def _check_documents(entry: FileEntry, member: Member) -> list[dict[str, Any]]:
+def _check_documents(
+    entry: FileEntry,
+    member: Member,
+    manifest: Manifest,
+    cluster_scoped: set[tuple[str, str]],
+    keep: bool,
+) -> list[dict[str, Any]]:
+    """Every document of one file, read as a stream: its shape, once each, within the
+    selection, Secrets sealed as said; the names of cluster-scoped objects are added to
+    ``cluster_scoped``. Returns the documents when ``keep``, else nothing is held."""
+    kept: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    secrets = is_secret(entry.api_version, entry.kind)
+    kind = group_kind(entry.kind, group_of(entry.api_version))
+    number = 0
     try:
-        documents = load_documents(member.path.read_bytes())
+        for number, document in enumerate(iter_documents(member.path), start=1):
+            problem = _document_problem(document, entry)
+            if problem is None:
+                meta = document["metadata"]
+                key = (meta.get("namespace") or "", meta["name"])
+                if key in seen:
+                    problem = f"{_shown('/'.join(filter(None, key)))} appears twice"
+                seen.add(key)
+            if problem is not None:
+                raise BundleFormatError(f"{entry.path}: document {number}: {problem}")
+            _check_within_selection(entry, number, document, manifest.selection)
+            if not entry.namespaced:
+                cluster_scoped.add((kind, document["metadata"]["name"]))
+            if secrets:
+                _check_secret(entry, number, document, manifest)
+            if keep:
+                kept.append(document)
     except (yaml.YAMLError, ValueError) as error:
         raise BundleFormatError(f"{entry.path}: {describe_error(error)}") from None
-    seen: set[tuple[str, str]] = set()
-    for number, document in enumerate(documents, start=1):
-        problem = _document_problem(document, entry)
-        if problem is None:
-            key = (document["metadata"].get("namespace") or "", document["metadata"]["name"])
-            duplicate = key in seen
-            problem = f"{_shown('/'.join(filter(None, key)))} appears twice" if duplicate else None
-            seen.add(key)
-        if problem is not None:
-            raise BundleFormatError(f"{entry.path}: document {number}: {problem}")
-    if len(documents) != entry.objects:
+    if number != entry.objects:
         raise BundleFormatError(
-            f"{entry.path}: holds {len(documents)} documents, {MANIFEST} says {entry.objects}"
+            f"{entry.path}: holds {number} documents, {MANIFEST} says {entry.objects}"
         )
-    return documents
+    return kept
 
 
 def _check_within_selection(
-    entry: FileEntry, documents: list[dict[str, Any]], selection: SelectionInfo
+    entry: FileEntry, number: int, document: dict[str, Any], selection: SelectionInfo
 ) -> None:
     """A bundle reaches no further than its manifest says: every namespaced object lies in a
     namespace the selection names, unless it took all namespaces. Export reads only those;
@@ -410,18 +427,16 @@ def _check_within_selection(
     namespace nobody reviewing the manifest expected."""
     if selection.all_namespaces or not entry.namespaced:
         return
-    allowed = set(selection.namespaces)
-    for number, document in enumerate(documents, start=1):
-        namespace = document["metadata"]["namespace"]
-        if namespace not in allowed:
-            named = ", ".join(selection.namespaces) or "none"
-            raise BundleFormatError(
-                f"{entry.path}: document {number}: {entry.kind} "
-                f"{_shown(namespace)}/{_shown(document['metadata']['name'])} is in namespace "
-                f"{_shown(namespace)}, outside the namespaces {MANIFEST} records as selected "
-                f"({_shown(named)})",
-                hint="the bundle was changed after it was written",
-            )
+    namespace = document["metadata"]["namespace"]
+    if namespace not in selection.namespaces:  # a tuple of a few names
+        named = ", ".join(selection.namespaces) or "none"
+        raise BundleFormatError(
+            f"{entry.path}: document {number}: {entry.kind} "
+            f"{_shown(namespace)}/{_shown(document['metadata']['name'])} is in namespace "
+            f"{_shown(namespace)}, outside the namespaces {MANIFEST} records as selected "
+            f"({_shown(named)})",
+            hint="the bundle was changed after it was written",
+        )
 
 
 def _check_cluster_scoped_reasons(manifest: Manifest, held: set[tuple[str, str]]) -> None:

@@ -16,7 +16,7 @@ import shutil
 import tarfile
 import tempfile
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -32,7 +32,7 @@ from kbundle.bundle.layout import (
     member_order,
     object_file,
 )
-from kbundle.bundle.yaml_codec import dump_document, dump_documents
+from kbundle.bundle.yaml_codec import dump_document, stream_documents
 from kbundle.core.model import FileEntry, Manifest, group_of, version_of
 
 DEFAULT_COMPRESSION_LEVEL = 10
@@ -131,9 +131,13 @@ class BundleWriter:
         api_version: str,
         kind: str,
         namespaced: bool,
-        objects: Sequence[dict[str, Any]],
+        objects: Iterable[dict[str, Any]],
     ) -> FileEntry:
-        """Render one kind's objects (already sorted by namespace, name) and spool them."""
+        """Render one kind's objects (already sorted by namespace, name) and spool them.
+
+        ``objects`` may be a generator: each object is written as it comes, so a kind of any
+        size costs the memory of one object (and the bytes are those of ``dump_documents``).
+        """
         self._check_open()
         group, version = group_of(api_version), version_of(api_version)
         path = object_file(level, level_name, group, version, kind)
@@ -141,19 +145,20 @@ class BundleWriter:
             raise ValueError(f"{path} is not a valid object file name (check level and kind)")
         if path in self._entries:
             raise ValueError(f"{path} was already added to this bundle")
-        _check_objects(objects, api_version, kind, path)
-        data = dump_documents(objects)
         spooled = self._spool / f"{len(self._spooled):06d}.yaml"
-        spooled.write_bytes(data)
+        checked = _CheckedObjects(objects, api_version, kind, path)
+        with spooled.open("wb") as raw:
+            out = _HashingWriter(raw)
+            stream_documents(checked, out)
         entry = FileEntry(
             path=path,
             api_version=api_version,
             kind=kind,
             namespaced=namespaced,
             level=level,
-            objects=len(objects),
-            sha256=hashlib.sha256(data).hexdigest(),
-            size=len(data),
+            objects=checked.count,
+            sha256=out.digest.hexdigest(),
+            size=out.size,
         )
         self._entries[path] = entry
         self._spooled[path] = spooled
@@ -257,14 +262,40 @@ def _content(source: bytes | Path) -> Iterator[tuple[int, IO[bytes]]]:
         yield os.fstat(spooled.fileno()).st_size, spooled
 
 
-def _check_objects(
-    objects: Sequence[dict[str, Any]], api_version: str, kind: str, path: str
-) -> None:
-    """Catch an exporter mix-up here rather than as a bundle that fails verification."""
-    for obj in objects:
-        if obj.get("apiVersion") != api_version or obj.get("kind") != kind:
-            found = f"{obj.get('apiVersion')} {obj.get('kind')}"
-            raise ValueError(f"{path} holds {api_version} {kind} objects, got {found}")
+class _CheckedObjects:
+    """The objects of one file, counted and checked as they pass: an exporter mix-up is
+    caught here rather than as a bundle that fails verification."""
+
+    def __init__(self, objects: Iterable[dict[str, Any]], api_version: str, kind: str, path: str):
+        self._objects = objects
+        self._expected = (api_version, kind)
+        self._path = path
+        self.count = 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for obj in self._objects:
+            if (obj.get("apiVersion"), obj.get("kind")) != self._expected:
+                found = f"{obj.get('apiVersion')} {obj.get('kind')}"
+                expected = " ".join(self._expected)
+                raise ValueError(f"{self._path} holds {expected} objects, got {found}")
+            self.count += 1
+            yield obj
+
+
+class _HashingWriter:
+    """A write-only file that hashes and counts what passes through to ``raw``."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        self.digest.update(view)
+        self.size += view.nbytes
+        self._raw.write(view)
+        return view.nbytes
 
 
 def _fsync_directory(folder: Path) -> None:

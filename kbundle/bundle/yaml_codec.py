@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
 
 import yaml
 
@@ -141,12 +142,88 @@ def canonical_object(obj: dict[str, Any]) -> dict[str, Any]:
     return ordered
 
 
-def _dump(documents: list[Any]) -> bytes:
-    text: bytes = yaml.dump_all(
-        documents,
+class Writable(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+
+# -- writing: YAML nodes built directly ---------------------------------------------------
+#
+# PyYAML's representer walks every value through generic Python dispatch and is most of an
+# export's YAML time. kbundle writes JSON-like data only, so nodes are built here in one pass
+# that also applies the canonical key order, and handed to libyaml's serializer. The nodes
+# are exactly those SafeRepresenter (with ``_represent_str``, no aliases, block style) would
+# build, so the bytes are the same: tests/unit/test_yaml_nodes.py checks it against PyYAML.
+
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_INT_TAG = "tag:yaml.org,2002:int"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_Node = yaml.Node
+_ScalarNode = yaml.ScalarNode
+_MappingNode = yaml.MappingNode
+_SequenceNode = yaml.SequenceNode
+_FALLBACK = Dumper(None)  # SafeRepresenter for what JSON data never holds (floats, say)
+
+
+def _scalar(value: Any) -> _Node | None:
+    kind = type(value)
+    if kind is str:
+        return _ScalarNode(_STR_TAG, value, style="|" if "\n" in value else None)
+    if kind is bool:
+        return _ScalarNode(_BOOL_TAG, "true" if value else "false")
+    if kind is int:
+        return _ScalarNode(_INT_TAG, str(value))
+    if value is None:
+        return _ScalarNode(_NULL_TAG, "null")
+    return None
+
+
+def _node(value: Any, ordered: bool) -> _Node:
+    """The node of ``value``; mapping keys sorted (``ordered``) or as given."""
+    node = _scalar(value)
+    if node is not None:
+        return node
+    if isinstance(value, dict):
+        keys = sorted(value, key=str) if ordered else value
+        return _MappingNode(
+            _MAP_TAG,
+            [(_node(key, ordered), _node(value[key], ordered)) for key in keys],
+            flow_style=False,
+        )
+    if isinstance(value, list | tuple):
+        return _SequenceNode(_SEQ_TAG, [_node(item, ordered) for item in value], flow_style=False)
+    fallback: _Node = _FALLBACK.represent_data(value)
+    return fallback
+
+
+def _mapping_node(mapping: dict[Any, Any], first: Sequence[str]) -> _Node:
+    """``_ordered``'s order as a node: keys of ``first``, then the rest sorted."""
+    head = [key for key in first if key in mapping]
+    rest = sorted((key for key in mapping if key not in first), key=str)
+    pairs = []
+    for key in head + rest:
+        value = mapping[key]
+        if key == "metadata" and first is _TOP_LEVEL_ORDER and isinstance(value, dict):
+            value_node = _mapping_node(value, _METADATA_ORDER)
+        else:
+            value_node = _node(value, True)
+        pairs.append((_node(key, True), value_node))
+    return _MappingNode(_MAP_TAG, pairs, flow_style=False)
+
+
+def object_node(obj: dict[str, Any]) -> _Node:
+    """The node of ``canonical_object(obj)``, built without the intermediate copy."""
+    return _mapping_node(obj, _TOP_LEVEL_ORDER)
+
+
+def _serialize(nodes: Iterable[_Node], stream: Writable | None = None) -> bytes | None:
+    """One emitter for all documents: with a stream, each document is written as soon as it
+    is emitted, so memory holds one document, not the file."""
+    text: bytes | None = yaml.serialize_all(
+        nodes,
+        stream=stream,
         Dumper=Dumper,
-        sort_keys=False,
-        default_flow_style=False,
         allow_unicode=True,
         width=_NO_FOLDING,
         encoding="utf-8",
@@ -156,12 +233,22 @@ def _dump(documents: list[Any]) -> bytes:
 
 def dump_documents(objects: Sequence[dict[str, Any]]) -> bytes:
     """Multi-document YAML (``---`` between documents) in canonical order, byte-stable."""
-    return _dump([canonical_object(obj) for obj in objects])
+    text = _serialize([object_node(obj) for obj in objects])
+    assert text is not None
+    return text
+
+
+def stream_documents(objects: Iterable[dict[str, Any]], out: Writable) -> None:
+    """``dump_documents`` written to ``out`` as the objects come: the same bytes, while only
+    one object at a time is held."""
+    _serialize((object_node(obj) for obj in objects), out)
 
 
 def dump_document(data: Any) -> bytes:
     """One document in the key order given (the manifest reads best in its own field order)."""
-    return _dump([data])
+    text = _serialize([_node(data, False)])
+    assert text is not None
+    return text
 
 
 def check_document_sizes(data: bytes, limit: int = MAX_DOCUMENT_SIZE) -> None:
@@ -191,8 +278,13 @@ def check_nesting(data: bytes, limit: int = MAX_DEPTH) -> None:
     prefix = re.search(rb"^[ ?:\-]{%d}" % (limit // 2), data, re.MULTILINE)
     if flows < limit // 2 and prefix is None:
         return
+    _count_depth(yaml.parse(data, Loader=_BASE_LOADER), limit)
+
+
+def _count_depth(events: Iterator[Any], limit: int) -> None:
+    """Parser events counted, never composed: nothing recurses however deep the input."""
     depth = 0
-    for event in yaml.parse(data, Loader=_BASE_LOADER):
+    for event in events:
         if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
             depth += 1
             if depth > limit:
@@ -210,15 +302,80 @@ def load_documents(data: bytes) -> list[dict[str, Any]]:
     """
     check_document_sizes(data)
     check_nesting(data)
-    documents: list[dict[str, Any]] = []
-    for document in yaml.load_all(data, Loader=Loader):
+    return list(_mappings(yaml.load_all(data, Loader=Loader)))
+
+
+def iter_documents(path: Path) -> Iterator[dict[str, Any]]:
+    """``load_documents`` of a file, one document at a time: the same checks and errors,
+    while memory holds one document and a window of the file, never the whole file (the
+    size and nesting checks read it in windows first; libyaml then parses it as a stream)."""
+    with path.open("rb") as handle:
+        _check_windows(handle)
+        handle.seek(0)
+        yield from _mappings(yaml.load_all(handle, Loader=Loader))
+
+
+def _mappings(documents: Iterator[Any]) -> Iterator[dict[str, Any]]:
+    number = 0
+    for document in documents:
         if document is None:
             continue
+        number += 1
         if not isinstance(document, dict):
-            number = len(documents) + 1
             raise ValueError(f"document {number} is a {_yaml_type(document)}, not a mapping")
-        documents.append(document)
-    return documents
+        yield document
+
+
+_WINDOW = 1 << 20
+
+
+def _windows(handle: BinaryIO) -> Iterator[bytes]:
+    """The file in pieces of about ``_WINDOW`` bytes, each ending at a line end (or the end
+    of the file), so line-anchored patterns and ``[]`` pairs never straddle two pieces."""
+    pending: list[bytes] = []  # the start of a line that began in an earlier piece
+    pending_size = 0
+    while True:
+        chunk = handle.read(_WINDOW)
+        if not chunk:
+            if pending:
+                yield b"".join(pending)
+            return
+        cut = chunk.rfind(b"\n") + 1
+        if cut == 0 and pending_size + len(chunk) <= MAX_DOCUMENT_SIZE:
+            pending.append(chunk)
+            pending_size += len(chunk)
+            continue
+        if cut == 0:  # one line longer than a document may be: the size check will refuse it
+            cut = len(chunk)
+        pending.append(chunk[:cut])
+        yield b"".join(pending)
+        pending, pending_size = [chunk[cut:]], len(chunk) - cut
+
+
+def _check_windows(handle: BinaryIO) -> None:
+    """``check_document_sizes`` and ``check_nesting`` over a file read in windows."""
+    start = position = 0
+    number = 0
+    flows = 0
+    deep_prefix = False
+    prefix = re.compile(rb"^[ ?:\-]{%d}" % (MAX_DEPTH // 2), re.MULTILINE)
+    for window in _windows(handle):
+        for match in _DOCUMENT_START.finditer(window):
+            end = position + match.start()
+            if end > start:
+                number += 1
+            if end - start > MAX_DOCUMENT_SIZE:
+                raise ValueError(f"document {number} is larger than {MAX_DOCUMENT_SIZE >> 20} MiB")
+            start = end
+        position += len(window)
+        flows += sum(window.count(c) for c in _OPENERS) - sum(window.count(e) for e in _EMPTY_FLOWS)
+        deep_prefix = deep_prefix or prefix.search(window) is not None
+    if position - start > MAX_DOCUMENT_SIZE:
+        raise ValueError(f"document {number + 1} is larger than {MAX_DOCUMENT_SIZE >> 20} MiB")
+    if flows < MAX_DEPTH // 2 and not deep_prefix:
+        return
+    handle.seek(0)
+    _count_depth(yaml.parse(handle, Loader=_BASE_LOADER), MAX_DEPTH)
 
 
 def _yaml_type(value: Any) -> str:

@@ -7,6 +7,7 @@ one Transport, so errors are always kbundle's own.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from kbundle.cluster.discovery import ApiResource, Discovery, discover
@@ -70,19 +71,31 @@ class Cluster:
         """Every object of ``resource`` (paginated; restarts if a continue token expires)."""
         while True:
             try:
-                return self._list_pages(resource, namespace, label_selector, page_size)
+                return [
+                    item
+                    for page in self.list_pages(
+                        resource,
+                        namespace=namespace,
+                        label_selector=label_selector,
+                        page_size=page_size,
+                    )
+                    for item in page
+                ]
             except ApiError as error:
                 if error.status != 410:
                     raise
 
-    def _list_pages(
+    def list_pages(
         self,
         resource: ApiResource,
-        namespace: str | None,
-        label_selector: str | None,
-        page_size: int,
-    ) -> list[Object]:
-        items: list[Object] = []
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[list[Object]]:
+        """The objects of ``resource`` one page at a time, each with its apiVersion and kind,
+        so a caller can hold one page, not the list. A failure mid-way (410: the continue
+        token expired) raises; the caller starts again from the first page."""
         token = ""
         while True:
             query: dict[str, str | int | bool] = {"limit": page_size}
@@ -91,13 +104,14 @@ class Cluster:
             if label_selector:
                 query["labelSelector"] = label_selector
             page = self.transport.request("GET", resource.path(namespace), query=query)
-            for item in page.get("items") or []:
+            items: list[Object] = page.get("items") or []
+            for item in items:
                 item["apiVersion"] = resource.api_version
                 item["kind"] = resource.kind
-                items.append(item)
             token = (page.get("metadata") or {}).get("continue") or ""
+            yield items
             if not token:
-                return items
+                return
 
     def get(self, resource: ApiResource, name: str, namespace: str | None = None) -> Object | None:
         """The object, or None when it does not exist."""

@@ -33,7 +33,7 @@ def group_kind(kind: str, group: str) -> str:
     return f"{kind}.{group}" if group else kind
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class ObjectRef:
     """An object's identity, independent of the API version it is read at."""
 

@@ -47,7 +47,7 @@ class Requirement:
         return number > bound if self.operator == "Gt" else number < bound
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Selector:
     """All requirements must hold; an empty selector matches everything."""
 

@@ -7,6 +7,7 @@ closure run on small facts, not on whole objects (which stay spooled on disk).
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ _SECRET_REF_KEY = re.compile(r"(?i)^(.*secretref|secretkeyref|nodepublishsecretr
 _CONFIG_MAP_REF_KEY = re.compile(r"(?i)^(.*configmapref|configmapkeyref)$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OwnerLink:
     uid: str
     group: str
@@ -32,7 +33,7 @@ class OwnerLink:
     controller: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ObjectFacts:
     """Everything selection needs to know about one object."""
 
@@ -76,7 +77,7 @@ def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
     for spec, _ in pods:
         references |= _pod_spec_references(spec, ref.namespace)
     if pods:
-        extras["pod_labels"] = pods[0][1]
+        extras["pod_labels"] = _labels(pods[0][1])
 
     specific = _SPECIFIC.get((group, kind))
     if specific is not None:
@@ -87,25 +88,65 @@ def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
         references.add(ObjectRef(*CRD, "", crd_name))
     references.discard(ref)
     return ObjectFacts(
-        ref=ref,
+        ref=_ref(ref),
         uid=str(meta.get("uid", "")),
-        api_version=str(obj.get("apiVersion", "")),
-        labels=dict(meta.get("labels") or {}),
+        api_version=sys.intern(str(obj.get("apiVersion", ""))),
+        labels=_labels(meta.get("labels")),
         owners=tuple(
             OwnerLink(
                 uid=str(o.get("uid", "")),
-                group=group_of(str(o.get("apiVersion", ""))),
-                kind=str(o.get("kind", "")),
+                group=sys.intern(group_of(str(o.get("apiVersion", "")))),
+                kind=sys.intern(str(o.get("kind", ""))),
                 name=str(o.get("name", "")),
                 controller=bool(o.get("controller")),
             )
             for o in meta.get("ownerReferences") or []
         ),
-        references=frozenset(references),
+        references=_shared(frozenset(_ref(r) for r in references)),
         intrinsic_skip=intrinsic_reason(obj),
         custom=crd_name is not None,
         **extras,
     )
+
+
+# -- compact facts: a cluster's worth stays in memory, so equal values are stored once --------
+
+_SHARED: dict[Any, Any] = {}
+_SHARED_LIMIT = 1 << 18  # entries; past it the table starts afresh (sharing is only a saving)
+
+
+def _shared(value: Any) -> Any:
+    """One instance per distinct value: the label sets of a Deployment's pods, the
+    references of every workload in a namespace, a ConfigMap and each ref naming it."""
+    return _shared_as(value, value)
+
+
+def _ref(ref: ObjectRef) -> ObjectRef:
+    compact = ObjectRef(
+        sys.intern(ref.group), sys.intern(ref.kind), sys.intern(ref.namespace), ref.name
+    )
+    shared: ObjectRef = _shared(compact)
+    return shared
+
+
+def _labels(labels: Any) -> Mapping[str, str]:
+    """Labels as a shared, never-mutated mapping (facts are frozen)."""
+    if not labels:
+        return _NO_LABELS
+    key = ("labels", *(sys.intern(str(part)) for pair in labels.items() for part in pair))
+    shared: Mapping[str, str] | None = _SHARED.get(key)
+    if shared is None:
+        shared = _shared_as(key, dict(zip(key[1::2], key[2::2], strict=True)))
+    return shared
+
+
+def _shared_as(key: Any, value: Any) -> Any:
+    if len(_SHARED) >= _SHARED_LIMIT:
+        _SHARED.clear()
+    return _SHARED.setdefault(key, value)
+
+
+_NO_LABELS: Mapping[str, str] = {}
 
 
 # -- pods and pod templates -----------------------------------------------------------------

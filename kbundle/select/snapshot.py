@@ -1,21 +1,25 @@
 """Read everything in scope from a cluster once: objects spooled to disk, facts in memory.
 
 Every listable resource discovery offers is read at its preferred version, kinds
-concurrently and pages sequentially. Objects go to one spool file per resource and scope, so
-memory holds facts for the whole cluster but full objects only for the kinds being read.
-A kind the user may not list becomes a warning, never a crash and never a silent gap.
+concurrently and pages sequentially. Each page goes to one spool file per resource and scope
+as it arrives, so memory holds small facts (and a spool offset) per object and whole objects
+only for the pages being read. A list that fails mid-way (an expired continue token, a 5xx,
+a dropped connection) is read again from its start, that list alone. A kind the user may not
+list becomes a warning, never a crash and never a silent gap.
 """
 
 from __future__ import annotations
 
-import json
+import logging
+import marshal
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kbundle.cluster import ApiError, ApiResource, Cluster, Unreachable
+from kbundle.cluster.retry import is_transient
 from kbundle.core.model import (
     ManifestWarning,
     Object,
@@ -27,6 +31,12 @@ from kbundle.core.model import (
 from kbundle.select.facts import ObjectFacts, facts_of
 from kbundle.select.plan import ObjectIndex
 from kbundle.select.rules import NOT_EXPORTED_KINDS
+
+log = logging.getLogger(__name__)
+LIST_ATTEMPTS = 3  # reads of one list from its start before it becomes a warning
+# Objects per list request. Eight lists in flight hold eight pages: 250 rather than the
+# apiserver-friendly 500 took 45 MiB off the peak of a 50,000-object export, for 0.5 s.
+LIST_PAGE_SIZE = 250
 
 
 @dataclass(frozen=True)
@@ -52,13 +62,38 @@ class Snapshot:
     warnings: list[ManifestWarning] = field(default_factory=list)
     not_read: list[SkipCount] = field(default_factory=list)
     resource_of: dict[ObjectRef, str] = field(default_factory=dict)  # ref -> resource key
+    # ref -> where its object is in its spool file: offset << 32 | length (one small int)
+    offsets: dict[ObjectRef, int] = field(default_factory=dict)
 
     def objects(self, key: str) -> Iterator[Object]:
         """Objects spooled for one resource, in no particular order."""
-        for path in sorted((self.spool / key).glob("*.jsonl")):
-            with path.open(encoding="utf-8") as handle:
-                for line in handle:
-                    yield json.loads(line)
+        for path in sorted((self.spool / key).glob(f"*{_SPOOL_SUFFIX}")):
+            with path.open("rb") as handle:
+                while True:
+                    try:
+                        yield marshal.load(handle)
+                    except EOFError:
+                        break
+
+    def objects_in_order(self, key: str, refs: Iterable[ObjectRef]) -> Iterator[Object]:
+        """The spooled objects of ``refs`` (all of resource ``key``), by namespace then name:
+        the order of an object file, read from disk one object at a time (the sort happens
+        on the small refs, never on the objects)."""
+        handle = None
+        current = None
+        try:
+            for ref in sorted(refs, key=lambda r: (r.namespace, r.name)):
+                if ref.namespace != current or handle is None:
+                    if handle is not None:
+                        handle.close()
+                    current = ref.namespace
+                    handle = _spool_file(self.spool, key, ref.namespace or None).open("rb")
+                place = self.offsets[ref]
+                handle.seek(place >> 32)
+                yield marshal.loads(handle.read(place & _LENGTH_MASK))
+        finally:
+            if handle is not None:
+                handle.close()
 
 
 def resource_key(resource: ApiResource) -> str:
@@ -96,21 +131,25 @@ def take_snapshot(
     tasks = [(r, ns) for r in to_read for ns in _namespaces_for(r, scope)]
 
     facts_by_resource: dict[str, list[ObjectFacts]] = defaultdict(list)
+    offsets: dict[ObjectRef, int] = {}
     done = 0
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_read, cluster, r, ns, spool): (r, ns) for r, ns in tasks}
+        futures = {
+            pool.submit(_read, cluster, r, ns, spool, crd_names.get((r.group, r.plural))): (r, ns)
+            for r, ns in tasks
+        }
         for future in as_completed(futures):
             resource, namespace = futures[future]
             done += 1
             try:
-                objects = future.result()
+                located = future.result()
             except (ApiError, Unreachable) as error:
                 warnings.append(_list_warning(resource, namespace, error))
-                objects = []
-            crd = crd_names.get((resource.group, resource.plural))
-            facts_by_resource[resource_key(resource)] += [
-                facts_of(o, crd_name=crd) for o in objects
-            ]
+                located = []
+            facts = facts_by_resource[resource_key(resource)]
+            for fact, offset in located:
+                facts.append(fact)
+                offsets[fact.ref] = offset
             if progress is not None:
                 progress(done, len(tasks), resource.group_resource)
         counts = list(pool.map(lambda r: _count(cluster, r, scope), to_count))
@@ -131,6 +170,7 @@ def take_snapshot(
         warnings=warnings,
         not_read=[c for c in counts if c.count],
         resource_of=resource_of,
+        offsets=offsets,
     )
 
 
@@ -152,17 +192,69 @@ def _namespaces_for(resource: ApiResource, scope: Scope) -> list[str | None]:
     return list(scope.namespaces)
 
 
+# The spool holds objects in marshal's format: this process writes and reads them back from its
+# own private folder (never anything another program wrote), and for JSON-like values marshal
+# is several times faster than json both ways (an export of 50,000 objects spent 1.4 s in
+# json.dumps alone).
+_SPOOL_SUFFIX = ".marshal"
+_LENGTH_MASK = (1 << 32) - 1  # an object's length in its packed place (objects are < 4 GiB)
+
+
+def _spool_file(spool: Path, key: str, namespace: str | None) -> Path:
+    return spool / key / f"{namespace or '_cluster'}{_SPOOL_SUFFIX}"
+
+
 def _read(
-    cluster: Cluster, resource: ApiResource, namespace: str | None, spool: Path
-) -> list[Object]:
-    """List one resource in one scope and append it to that resource's spool."""
-    objects = cluster.list_objects(resource, namespace=namespace)
-    folder = spool / resource_key(resource)
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / f"{namespace or '_cluster'}.jsonl").open("w", encoding="utf-8") as handle:
-        for obj in objects:
-            handle.write(json.dumps(obj, separators=(",", ":")) + "\n")
-    return objects
+    cluster: Cluster,
+    resource: ApiResource,
+    namespace: str | None,
+    spool: Path,
+    crd_name: str | None,
+) -> list[tuple[ObjectFacts, int]]:
+    """List one resource in one scope into its spool file; the facts of each object and
+    its place there. A failure mid-way reads this list again from its start."""
+    path = _spool_file(spool, resource_key(resource), namespace)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    attempt = 1
+    while True:
+        try:
+            return _read_once(cluster, resource, namespace, path, crd_name)
+        except (ApiError, Unreachable) as error:
+            if attempt >= LIST_ATTEMPTS or not _worth_reading_again(error):
+                raise
+            where = f" in {namespace}" if namespace else ""
+            log.warning(
+                "listing %s%s failed (%s); reading it again from the start",
+                resource.group_resource,
+                where,
+                error,
+            )
+            attempt += 1
+
+
+def _worth_reading_again(error: ApiError | Unreachable) -> bool:
+    """An expired continue token (410) or a transient failure; a 403 or 404 would only
+    answer the same again."""
+    return (isinstance(error, ApiError) and error.status == 410) or is_transient(error)
+
+
+def _read_once(
+    cluster: Cluster,
+    resource: ApiResource,
+    namespace: str | None,
+    path: Path,
+    crd_name: str | None,
+) -> list[tuple[ObjectFacts, int]]:
+    located: list[tuple[ObjectFacts, int]] = []
+    offset = 0
+    with path.open("wb") as handle:  # "wb": a second attempt starts the file afresh
+        for page in cluster.list_pages(resource, namespace=namespace, page_size=LIST_PAGE_SIZE):
+            for obj in page:
+                data = marshal.dumps(obj)
+                handle.write(data)
+                located.append((facts_of(obj, crd_name=crd_name), offset << 32 | len(data)))
+                offset += len(data)
+    return located
 
 
 def _custom_resource_names(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -254,17 +255,7 @@ def _write_object_files(
     kinds_by_level: dict[Level, set[str]] = defaultdict(set)
     for key in sorted(placed, key=lambda k: (placed[k].number, k)):
         resource, level = snapshot.resources[key], placed[key]
-        wanted = set(by_resource[key])
-        cleaned: list[Object] = []
-        for obj in snapshot.objects(key):
-            if ObjectRef.of(obj) not in wanted:
-                continue
-            result, object_notes = clean_object(obj, context)
-            if secrets.key is not None and is_secret(resource.api_version, resource.kind):
-                result = secrets.key.seal(result)
-            cleaned.append(result)
-            notes += [ManifestWarning(n.code, n.message) for n in object_notes]
-        cleaned.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        seal = secrets.key if is_secret(resource.api_version, resource.kind) else None
         files.append(
             writer.add_object_file(
                 level=level.number,
@@ -272,7 +263,9 @@ def _write_object_files(
                 api_version=resource.api_version,
                 kind=resource.kind,
                 namespaced=resource.namespaced,
-                objects=cleaned,
+                objects=_cleaned(
+                    snapshot.objects_in_order(key, by_resource[key]), context, seal, notes
+                ),
             )
         )
         kinds_by_level[level].add(resource.group_kind)
@@ -281,6 +274,19 @@ def _write_object_files(
         for level, kinds in sorted(kinds_by_level.items(), key=lambda i: i[0].number)
     )
     return files, levels, notes
+
+
+def _cleaned(
+    objects: Iterator[Object],
+    context: CleanContext,
+    seal: SecretKey | None,
+    notes: list[ManifestWarning],
+) -> Iterator[Object]:
+    """Each object as the bundle holds it, one at a time (the writer streams them)."""
+    for obj in objects:
+        result, object_notes = clean_object(obj, context)
+        notes += [ManifestWarning(n.code, n.message) for n in object_notes]
+        yield result if seal is None else seal.seal(result)
 
 
 def _level_of(key: str, refs: list[ObjectRef], snapshot: Snapshot, plan: ExportPlan) -> Level:

@@ -1,0 +1,102 @@
+"""The export's spool: a list that fails mid-way is read again from its start, that list
+alone; objects come back from disk in file order (namespace, then name) whatever order the
+server listed them in. Scripted pages stand in for the server here: what is under test is
+kbundle's own bookkeeping, not anything an apiserver decides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kbundle.cluster import ApiError, ApiResource
+from kbundle.select.plan import ObjectIndex
+from kbundle.select.snapshot import LIST_ATTEMPTS, Snapshot, _read, resource_key
+
+CONFIGMAPS = ApiResource("", "v1", "configmaps", "ConfigMap", True, frozenset({"list", "get"}))
+
+
+def _configmap(namespace: str, name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "uid": f"uid-{namespace}-{name}"},
+        "data": {"k": name},
+    }
+
+
+class ScriptedPages:
+    """``list_pages`` that answers pages, and fails after ``fail_after`` pages on each of
+    the first ``failures`` reads."""
+
+    def __init__(self, pages: list[list[dict[str, Any]]], failures: int, status: int) -> None:
+        self.pages = pages
+        self.failures = failures
+        self.status = status
+        self.reads = 0
+
+    def list_pages(self, resource: ApiResource, **_: Any) -> Iterator[list[dict[str, Any]]]:
+        self.reads += 1
+        for number, page in enumerate(self.pages):
+            if self.reads <= self.failures and number == 1:
+                raise ApiError(self.status, "Expired", "too old", method="GET", path="/x")
+            yield [dict(item) for item in page]
+
+
+def _pages() -> list[list[dict[str, Any]]]:
+    return [
+        [_configmap("a", "b"), _configmap("a", "a")],
+        [_configmap("a", "d"), _configmap("a", "c")],
+    ]
+
+
+@pytest.mark.parametrize("status", [410, 500, 503])
+def test_a_list_failing_mid_way_is_read_again_from_its_start(tmp_path: Path, status: int) -> None:
+    server = ScriptedPages(_pages(), failures=1, status=status)
+    located = _read(server, CONFIGMAPS, "a", tmp_path, None)  # type: ignore[arg-type]
+    assert server.reads == 2
+    names = sorted(fact.ref.name for fact, _ in located)
+    assert names == ["a", "b", "c", "d"]  # once each: the first attempt's page is gone
+    spooled = Snapshot("v", "ctx", ObjectIndex([]), {}, tmp_path, frozenset()).objects(
+        resource_key(CONFIGMAPS)
+    )
+    assert sorted(o["metadata"]["name"] for o in spooled) == ["a", "b", "c", "d"]
+
+
+def test_a_list_that_keeps_failing_gives_up_after_its_attempts(tmp_path: Path) -> None:
+    server = ScriptedPages(_pages(), failures=LIST_ATTEMPTS, status=410)
+    with pytest.raises(ApiError):
+        _read(server, CONFIGMAPS, "a", tmp_path, None)  # type: ignore[arg-type]
+    assert server.reads == LIST_ATTEMPTS
+
+
+def test_a_refusal_is_not_read_again(tmp_path: Path) -> None:
+    server = ScriptedPages(_pages(), failures=1, status=403)
+    with pytest.raises(ApiError):
+        _read(server, CONFIGMAPS, "a", tmp_path, None)  # type: ignore[arg-type]
+    assert server.reads == 1
+
+
+def test_objects_come_back_from_disk_by_namespace_then_name(tmp_path: Path) -> None:
+    places = {}
+    facts = []
+    for namespace in ("b", "a"):
+        server = ScriptedPages(
+            [[_configmap(namespace, n) for n in ("z", "m")], [_configmap(namespace, "a")]],
+            failures=0,
+            status=410,
+        )
+        for fact, place in _read(server, CONFIGMAPS, namespace, tmp_path, None):  # type: ignore[arg-type]
+            places[fact.ref] = place
+            facts.append(fact)
+    spool = Snapshot("v", "ctx", ObjectIndex([]), {}, tmp_path, frozenset(), offsets=places)
+    wanted = [f.ref for f in facts if f.ref.name != "m"]
+    read = spool.objects_in_order(resource_key(CONFIGMAPS), wanted)
+    assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in read] == [
+        ("a", "a"),
+        ("a", "z"),
+        ("b", "a"),
+        ("b", "z"),
+    ]
