@@ -81,13 +81,18 @@ class Snapshot:
         on the small refs, never on the objects)."""
         handle = None
         current = None
+        # One file for the whole resource when it was listed across all namespaces (or is
+        # cluster-scoped), else one per namespace.
+        across = _spool_file(self.spool, key, None)
+        whole = across.exists()
         try:
             for ref in sorted(refs, key=lambda r: (r.namespace, r.name)):
-                if ref.namespace != current or handle is None:
+                if handle is None or (not whole and ref.namespace != current):
                     if handle is not None:
                         handle.close()
                     current = ref.namespace
-                    handle = _spool_file(self.spool, key, ref.namespace or None).open("rb")
+                    path = across if whole else _spool_file(self.spool, key, ref.namespace)
+                    handle = path.open("rb")
                 place = self.offsets[ref]
                 handle.seek(place >> 32)
                 yield marshal.loads(handle.read(place & _LENGTH_MASK))

@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -523,13 +524,13 @@ def test_an_export_interrupted_midway_leaves_nothing_behind(
     source: Cluster, source_cluster: ClusterUnderTest, sample_app: list[Object], tmp_path: Path
 ) -> None:
     calls = {"n": 0}
-    original = source.list_objects
+    original = source.list_pages
 
-    def interrupted(*args: Any, **kwargs: Any) -> list[Object]:
+    def interrupted(*args: Any, **kwargs: Any) -> Iterator[list[Object]]:
         calls["n"] += 1
         if calls["n"] == 12:
             raise KeyboardInterrupt
-        return original(*args, **kwargs)
+        yield from original(*args, **kwargs)
 
     request = ExportRequest(
         SelectionRequest(namespaces=frozenset({"shop"})),
@@ -538,12 +539,12 @@ def test_an_export_interrupted_midway_leaves_nothing_behind(
         creation_time(),
     )
     target = tmp_path / "shop.kbundle"
-    source.list_objects = interrupted  # type: ignore[method-assign]
+    source.list_pages = interrupted  # type: ignore[method-assign]
     try:
         with pytest.raises(KeyboardInterrupt):
             export_bundle(source, request, target)
     finally:
-        source.list_objects = original  # type: ignore[method-assign]
+        source.list_pages = original  # type: ignore[method-assign]
     assert list(tmp_path.iterdir()) == []
 
 

@@ -100,3 +100,22 @@ def test_objects_come_back_from_disk_by_namespace_then_name(tmp_path: Path) -> N
         ("b", "a"),
         ("b", "z"),
     ]
+
+
+def test_a_resource_listed_across_namespaces_is_read_back_from_its_one_file(
+    tmp_path: Path,
+) -> None:
+    server = ScriptedPages(
+        [[_configmap("b", "a"), _configmap("a", "z")], [_configmap("a", "a")]],
+        failures=0,
+        status=410,
+    )
+    located = _read(server, CONFIGMAPS, None, tmp_path, None)  # type: ignore[arg-type]
+    places = {fact.ref: place for fact, place in located}
+    spool = Snapshot("v", "ctx", ObjectIndex([]), {}, tmp_path, frozenset(), offsets=places)
+    read = spool.objects_in_order(resource_key(CONFIGMAPS), list(places))
+    assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in read] == [
+        ("a", "a"),
+        ("a", "z"),
+        ("b", "a"),
+    ]
