@@ -123,7 +123,9 @@ def deleted_afterwards(cluster: Cluster, obj: Object) -> Iterator[Object]:
 
 def versions_of(cluster: Cluster, namespace: str) -> dict[str, str]:
     """Every object in ``namespace`` of the kinds the tests use, with its resourceVersion, or
-    its generation where it has one (controllers write a workload's status meanwhile)."""
+    its generation where it has one (controllers write a workload's status meanwhile).
+    What the namespace's own controllers make (the root CA ConfigMap, token Secrets) arrives
+    on their schedule, possibly mid-test, and is left out."""
     found_versions = {}
     for api_version, kind in (
         ("v1", "ConfigMap"),
@@ -134,6 +136,10 @@ def versions_of(cluster: Cluster, namespace: str) -> dict[str, str]:
         ("v1", "ResourceQuota"),
     ):
         for obj in list_of(cluster, api_version, kind, namespace):
+            if obj["metadata"]["name"] == "kube-root-ca.crt" or (
+                obj.get("type") == "kubernetes.io/service-account-token"
+            ):
+                continue
             key = f"{kind}/{obj['metadata']['name']}"
             meta = obj["metadata"]
             found_versions[key] = str(meta.get("generation") or meta["resourceVersion"])
