@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from kbundle.apply.decide import Verdict, after_write, decide, not_served
@@ -37,6 +37,7 @@ from kbundle.apply.writes import Writer
 from kbundle.cluster import ApiError, Cluster, KindNotServed, Unreachable
 from kbundle.core.errors import UsageError
 from kbundle.core.model import Object, ObjectRef, ProgressCallback, is_sealed, is_secret_object
+from kbundle.core.spool import heads_of
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +105,8 @@ class Importer:
         self._bundle_custom_kinds = {
             (str(o["spec"].get("group")), str((o["spec"].get("names") or {}).get("kind")))
             for level in levels
-            for o in level.objects
-            if o.get("kind") == "CustomResourceDefinition" and isinstance(o.get("spec"), dict)
+            for o in _of_kind(level.objects, "apiextensions.k8s.io", "CustomResourceDefinition")
+            if isinstance(o.get("spec"), dict)
         }
         workers = Workers(max(1, self.options.parallel))
         try:
@@ -225,9 +226,10 @@ class Importer:
         failed = {
             o.ref for o in self.outcomes if o.level == level.number and o.action is Action.FAIL
         }
-        written = [o for o in level.objects if ObjectRef.of(o) not in failed]
         crds = [
-            o["metadata"]["name"] for o in written if o.get("kind") == "CustomResourceDefinition"
+            ref.name
+            for _, ref in heads_of(level.objects)
+            if (ref.group, ref.kind) == CRD and ref not in failed
         ]
         if crds:
             for name in wait_for_crds(self.cluster, crds, self.options.wait_timeout):
@@ -251,10 +253,20 @@ def refuse_sealed_secrets(levels: Sequence[LevelObjects]) -> None:
     """An encrypted Secret's envelope is no Secret: sending it would store a Secret without
     its data. Whoever skipped opening the Secrets is told so before anything is sent."""
     for level in levels:
-        for obj in level.objects:
+        for obj in _of_kind(level.objects, "", "Secret"):
             if is_secret_object(obj) and is_sealed(obj):
                 raise UsageError(
                     f"{ObjectRef.of(obj)} is still encrypted: open the bundle's Secrets first",
                     hint="give the passphrase (--passphrase-file, --passphrase-env or "
                     "$KBUNDLE_PASSPHRASE)",
                 )
+
+
+CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
+
+
+def _of_kind(objects: Sequence[Object], group: str, kind: str) -> Iterator[Object]:
+    """The objects of one kind, read (from a spool: from disk) only when they are of it."""
+    for index, (_, ref) in enumerate(heads_of(objects)):
+        if (ref.group, ref.kind) == (group, kind):
+            yield objects[index]

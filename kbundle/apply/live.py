@@ -7,22 +7,25 @@ list fails (a user with rights to some objects only, say), each object is read o
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 from kbundle.apply.outage import Retrier
 from kbundle.apply.workers import Workers
 from kbundle.cluster import ApiError, ApiResource, Cluster, KindNotServed, Unreachable
 from kbundle.core.model import Object, ObjectRef
+from kbundle.core.spool import SpooledMapping, heads_of
 
 
 class LiveObjects:
-    """The destination's objects that a level's objects would write, and their resources."""
+    """The destination's objects that a level's objects would write, and their resources.
+
+    Kept on disk (``SpooledMapping``) and for one level at a time: a re-import of 50,000
+    objects would otherwise hold a live copy of each for the whole run."""
 
     def __init__(self, cluster: Cluster, retrier: Retrier) -> None:
         self._cluster = cluster
         self._retrier = retrier
-        self._live: dict[ObjectRef, Object] = {}
+        self._live: SpooledMapping[ObjectRef] = SpooledMapping()
         self._unknown: set[tuple[str, str]] = set()  # (resource path, namespace) not listed
 
     def resource(self, obj: Object) -> ApiResource:
@@ -34,36 +37,42 @@ class LiveObjects:
             return self._cluster.resource_for(obj)
 
     def load(self, objects: Sequence[Object], workers: Workers) -> None:
-        """One list per kind and namespace instead of one read per object, concurrently."""
+        """One list per kind and namespace instead of one read per object, concurrently;
+        what an earlier level loaded is dropped."""
+        self.close()
+        self._live = SpooledMapping()
+        self._unknown = set()
         wanted: dict[tuple[str, str], tuple[ApiResource, set[str]]] = {}
-        for obj in objects:
+        for api_version, ref in heads_of(objects):
             try:
-                resource = self._cluster.resource_for(obj)
+                resource = self._cluster.resource_for({"apiVersion": api_version, "kind": ref.kind})
             except KindNotServed:
                 continue
-            ref = ObjectRef.of(obj)
             key = (resource.path(), ref.namespace)
             wanted.setdefault(key, (resource, set()))[1].add(ref.name)
 
-        def listed(key: tuple[str, str]) -> tuple[tuple[str, str], list[Object] | None]:
-            resource, namespace = wanted[key][0], key[1]
-            try:
-                return key, self._retrier.call(
-                    functools.partial(
-                        self._cluster.list_objects, resource, namespace=namespace or None
-                    )
-                )
-            except (ApiError, Unreachable):
-                return key, None
+        def listed(key: tuple[str, str]) -> bool:
+            """Page by page into the spool, keeping only the objects the level writes."""
+            resource, names = wanted[key]
 
-        for key, items in workers.map(listed, list(wanted)):
-            if items is None:
+            def place(item: Object) -> tuple[ObjectRef, int] | None:
+                if item["metadata"]["name"] not in names:
+                    return None
+                return ObjectRef.of(item), self._live.place_of(item)
+
+            def read_all() -> None:
+                found = self._cluster.scan(resource, place, namespace=key[1] or None)
+                self._live.adopt(dict(found))  # only a complete list counts
+
+            try:
+                self._retrier.call(read_all)
+            except (ApiError, Unreachable):
+                return False
+            return True
+
+        for key, complete in zip(wanted, workers.map(listed, list(wanted)), strict=True):
+            if not complete:
                 self._unknown.add(key)
-                continue
-            names = wanted[key][1]
-            for item in items:
-                if item["metadata"]["name"] in names:
-                    self._live[ObjectRef.of(item)] = item
 
     def current(self, resource: ApiResource, ref: ObjectRef) -> Object | None:
         """The live object, or None when the destination does not have it."""
@@ -73,3 +82,6 @@ class LiveObjects:
             )
             return result
         return self._live.get(ref)
+
+    def close(self) -> None:
+        self._live.close()

@@ -24,6 +24,7 @@ from kbundle.apply.outcome import Action, Outcome
 from kbundle.apply.waits import wait_for_namespaces
 from kbundle.cluster import ApiError, ApiResource, Cluster
 from kbundle.core.model import Object, ObjectRef
+from kbundle.core.spool import heads_of
 
 NAMESPACE = ("v1", "Namespace")  # (apiVersion, kind)
 
@@ -52,12 +53,7 @@ class Namespaces:
         """Create the namespaces ``objects`` need that neither the bundle nor the destination
         has; ``record`` gets an outcome for each one created or refused."""
         needed = sorted(
-            {
-                str(o["metadata"]["namespace"])
-                for o in objects
-                if (o.get("metadata") or {}).get("namespace")
-            }
-            - self._ready
+            {ref.namespace for _, ref in heads_of(objects) if ref.namespace} - self._ready
         )
         creating = self._options.create_namespaces
         if not needed or (self._options.dry and creating):
@@ -102,7 +98,7 @@ class Namespaces:
         """Wait for the Namespaces this level wrote (not those in ``failed``: they will not
         become Active); return those that are not Active."""
         in_level = [
-            ObjectRef.of(o) for o in objects if (o.get("apiVersion"), o.get("kind")) == NAMESPACE
+            ref for api_version, ref in heads_of(objects) if (api_version, ref.kind) == NAMESPACE
         ]
         self._ready.update(ref.name for ref in in_level)
         return self._wait([ref.name for ref in in_level if ref not in failed])

@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+_AHEAD_PER_THREAD = 4  # items queued per thread: enough that no thread waits for work
 A = TypeVar("A")
 
 
@@ -41,14 +42,29 @@ class Workers:
                 future.set_exception(error)
 
     def map(self, function: Callable[[A], T], items: Iterable[A]) -> list[T]:
-        """``function`` over ``items`` concurrently, results in order. When the wait is
-        interrupted (Ctrl-C), the items no worker has started yet are dropped."""
+        """``function`` over ``items`` concurrently, results in order. At most a few items
+        per thread are taken from ``items`` ahead of the workers (a slow one does not hold
+        the others up), so a lazy ``items`` (a spool of 50,000 objects) is never all in
+        memory. When the wait is interrupted (Ctrl-C), the items no worker has started yet
+        are dropped."""
+        room = threading.BoundedSemaphore(self._count * _AHEAD_PER_THREAD)
+        failed = threading.Event()  # an item raised: take no more, its error ends the map
+
+        def finished(future: Future[T]) -> None:
+            if not future.cancelled() and future.exception() is not None:
+                failed.set()
+            room.release()
+
         futures: list[Future[T]] = []
-        for item in items:
-            future: Future[T] = Future()
-            self._tasks.put((future, functools.partial(function, item)))
-            futures.append(future)
         try:
+            for item in items:
+                room.acquire()
+                if failed.is_set():
+                    break
+                future: Future[T] = Future()
+                future.add_done_callback(finished)
+                self._tasks.put((future, functools.partial(function, item)))
+                futures.append(future)
             return [future.result() for future in futures]
         finally:
             for future in futures:

@@ -14,7 +14,7 @@ import copy
 import dataclasses
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
@@ -26,7 +26,7 @@ import yaml
 from kbundle.bundle.layout import CHECKSUMS, MANIFEST, SIGNATURE, is_object_file, object_file
 from kbundle.bundle.reader import DEFAULT_LIMITS, Limits, Member, extract_bundle, manifest_document
 from kbundle.bundle.signing import Signature, parse_signature
-from kbundle.bundle.yaml_codec import describe_error, iter_documents, load_documents
+from kbundle.bundle.yaml_codec import describe_error, iter_documents
 from kbundle.core.errors import BundleFormatError, IntegrityError
 from kbundle.core.kinds import group_kind_of
 from kbundle.core.model import (
@@ -44,6 +44,7 @@ from kbundle.core.model import (
 )
 from kbundle.core.names import NAMESPACE_NAME, object_name_problem
 from kbundle.core.schemas import SCHEMAS, packaged_schema
+from kbundle.core.spool import ObjectSpool
 
 # schemas/ at the repository root is the canonical copy; kbundle/schemas links to it so the
 # file ships inside the package (wheels copy the linked file's content).
@@ -84,9 +85,9 @@ class VerifiedBundle:
     manifest: Manifest
     root: Path
     entries: tuple[FileEntry, ...]  # in level order, then path
-    # Documents verification already parsed, handed over once each (parsing 5,000 objects
-    # twice costs half a second); absent for large bundles, which are read again instead.
-    _parsed: dict[str, list[dict[str, Any]]] = dataclass_field(
+    # Documents verification already parsed, handed over once each (parsing 50,000 objects
+    # twice costs 3 s): in memory for a small bundle, on disk (ObjectSpool) for a large one.
+    _parsed: dict[str, Sequence[dict[str, Any]]] = dataclass_field(
         default_factory=dict, compare=False, repr=False
     )
     signature: Signature | None = None  # well-formed and for this manifest; key not checked
@@ -108,20 +109,27 @@ class VerifiedBundle:
 
     def documents(self, entry: FileEntry) -> list[dict[str, Any]]:
         """The objects of one file, read from the verified copy (digest checked again)."""
+        return list(self.stream(entry))
+
+    def stream(self, entry: FileEntry) -> Iterator[dict[str, Any]]:
+        """``documents``, one at a time: a file of any size costs one object's memory. The
+        digest is checked before the first object is handed out."""
         if entry not in self.entries:
             raise ValueError(f"{entry.path} is not an entry of this bundle")
         if entry.path in self.replaced:
-            return self.replaced[entry.path]
+            yield from self.replaced[entry.path]
+            return
         parsed = self._parsed.pop(entry.path, None)
         if parsed is not None:
-            return parsed
-        data = _member_path(self.root, entry.path).read_bytes()
-        if hashlib.sha256(data).hexdigest() != entry.sha256:
+            yield from parsed
+            return
+        path = _member_path(self.root, entry.path)
+        if _file_sha256(path) != entry.sha256:
             raise IntegrityError(
                 f"{entry.path} changed after verification",
                 hint="the private folder of a verified bundle must not be modified",
             )
-        return load_documents(data)
+        yield from iter_documents(path)
 
 
 def verify_bundle(
@@ -139,12 +147,12 @@ def verify_bundle(
     _check_files_against_members(manifest, raw, members)
     entries = tuple(sorted(manifest.files, key=lambda entry: (entry.level, entry.path)))
     keep = sum(entry.size for entry in entries) <= KEEP_PARSED_BYTES
-    parsed: dict[str, list[dict[str, Any]]] = {}
+    parsed: dict[str, Sequence[dict[str, Any]]] = {}
     cluster_scoped: set[tuple[str, str]] = set()  # (group kind, name) the bundle holds
     for entry in entries:
-        documents = _check_documents(entry, members[entry.path], manifest, cluster_scoped, keep)
-        if keep:
-            parsed[entry.path] = documents
+        kept: list[dict[str, Any]] | ObjectSpool = [] if keep else ObjectSpool()
+        _check_documents(entry, members[entry.path], manifest, cluster_scoped, kept)
+        parsed[entry.path] = kept
     _check_cluster_scoped_reasons(manifest, cluster_scoped)
     secrets = secret_objects(entries)  # each entry's count was checked against its documents
     if manifest.secrets is not None and manifest.secrets.objects != secrets:
@@ -381,12 +389,11 @@ def _check_documents(
     member: Member,
     manifest: Manifest,
     cluster_scoped: set[tuple[str, str]],
-    keep: bool,
-) -> list[dict[str, Any]]:
+    kept: list[dict[str, Any]] | ObjectSpool,
+) -> None:
     """Every document of one file, read as a stream: its shape, once each, within the
     selection, Secrets sealed as said; the names of cluster-scoped objects are added to
-    ``cluster_scoped``. Returns the documents when ``keep``, else nothing is held."""
-    kept: list[dict[str, Any]] = []
+    ``cluster_scoped``, and each document to ``kept``."""
     seen: set[tuple[str, str]] = set()
     secrets = is_secret(entry.api_version, entry.kind)
     kind = group_kind(entry.kind, group_of(entry.api_version))
@@ -407,15 +414,13 @@ def _check_documents(
                 cluster_scoped.add((kind, document["metadata"]["name"]))
             if secrets:
                 _check_secret(entry, number, document, manifest)
-            if keep:
-                kept.append(document)
+            kept.append(document)
     except (yaml.YAMLError, ValueError) as error:
         raise BundleFormatError(f"{entry.path}: {describe_error(error)}") from None
     if number != entry.objects:
         raise BundleFormatError(
             f"{entry.path}: holds {number} documents, {MANIFEST} says {entry.objects}"
         )
-    return kept
 
 
 def _check_within_selection(
@@ -497,6 +502,14 @@ def _shares_nodes(document: Any) -> bool:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _member_path(root: Path, name: str) -> Path:

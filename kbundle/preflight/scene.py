@@ -24,6 +24,7 @@ from kbundle.cluster import ApiError, ApiResource, Cluster
 from kbundle.cluster.retry import with_retries
 from kbundle.core.kinds import NAMESPACE
 from kbundle.core.model import Object, ObjectRef
+from kbundle.core.spool import SpooledMapping, heads_of
 from kbundle.preflight.model import Code, Finding, Severity
 
 T = TypeVar("T")
@@ -52,15 +53,24 @@ class KindInfo:
 
 @dataclass(frozen=True)
 class Planned:
-    """One object of the bundle, as import would send it (cluster IPs cleared unless mapped)."""
+    """One object of the bundle, as import would send it (cluster IPs cleared unless mapped).
+
+    ``stored`` is the object, or how to read it again: a bundle's objects stay on disk
+    (``ObjectSpool``) and only their refs in memory, so each check reads what it looks at."""
 
     level: int
     ref: ObjectRef
-    obj: Object
+    stored: Object | Callable[[], Object]
+    api_version: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.api_version and isinstance(self.stored, dict):
+            object.__setattr__(self, "api_version", str(self.stored.get("apiVersion", "")))
 
     @property
-    def api_version(self) -> str:
-        return str(self.obj.get("apiVersion", ""))
+    def obj(self) -> Object:
+        stored = self.stored
+        return stored if isinstance(stored, dict) else clear_cluster_ips(stored())
 
     @property
     def labels(self) -> dict[str, str]:
@@ -75,9 +85,11 @@ class Scene:
     planned: list[Planned]
     kinds: dict[tuple[str, str], KindInfo | None]  # (apiVersion, kind) -> None: not served
     namespaces: dict[str, dict[str, str]] | None  # the destination's, with labels; None: unread
-    live: dict[ObjectRef, Object] = field(default_factory=dict)  # the bundle's objects only
+    # the bundle's objects only, on disk
+    live: SpooledMapping[ObjectRef] = field(default_factory=SpooledMapping)
     unknown: set[ObjectRef] = field(default_factory=set)  # could not be read
     notes: list[Finding] = field(default_factory=list)  # what could not be checked
+    _sends: dict[ObjectRef, bool | None] = field(default_factory=dict)
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -148,7 +160,13 @@ class Scene:
 
     def sends(self, planned: Planned) -> bool | None:
         """Whether import would write the object: not when it exists and ``--existing skip``
-        leaves it, or it already has every field the bundle sets; None when unknown."""
+        leaves it, or it already has every field the bundle sets; None when unknown.
+        Decided once per object (several checks ask; each answer costs two reads)."""
+        if planned.ref not in self._sends:
+            self._sends[planned.ref] = self._decide_sends(planned)
+        return self._sends[planned.ref]
+
+    def _decide_sends(self, planned: Planned) -> bool | None:
         exists = self.exists(planned.ref)
         if not exists:
             return None if exists is None else True
@@ -201,9 +219,9 @@ def gather(
     """Read what the checks share: discovery, namespaces, and the live objects of the
     bundle's kinds in the namespaces that exist."""
     planned = [
-        Planned(level.number, ObjectRef.of(obj), clear_cluster_ips(obj))
+        Planned(level.number, ref, _reader(level.objects, index), api_version)
         for level in levels
-        for obj in level.objects
+        for index, (api_version, ref) in enumerate(heads_of(level.objects))
     ]
     discovery = cluster.discovery()
     scene = Scene(cluster, apply, workers, planned, kinds_of(planned, discovery.find), None)
@@ -217,6 +235,10 @@ def gather(
         pass  # None: each check says what it could not check without them
     _load_live(scene)
     return scene
+
+
+def _reader(objects: Sequence[Object], index: int) -> Callable[[], Object]:
+    return lambda: objects[index]
 
 
 def kinds_of(
@@ -284,25 +306,29 @@ def _load_live(scene: Scene) -> None:
         key = (info.resource.path(), p.ref.namespace)
         wanted.setdefault(key, (info.resource, []))[1].append(p.ref)
 
-    def listed(key: tuple[str, str]) -> list[Object] | None:
+    def listed(key: tuple[str, str]) -> bool:
+        """Page by page to disk, keeping only what the bundle writes; False: refused."""
         resource = wanted[key][0]
+
+        def place(item: Object) -> tuple[ObjectRef, int] | None:
+            ref = ObjectRef.of(item)
+            return (ref, scene.live.place_of(item)) if scene.in_bundle(ref) else None
+
+        def read_all() -> None:
+            found = scene.cluster.scan(resource, place, namespace=key[1] or None)
+            scene.live.adopt(dict(found))  # only a complete list counts
+
         try:
-            return scene.ask(
-                functools.partial(scene.cluster.list_objects, resource, namespace=key[1] or None)
-            )
+            scene.ask(read_all)
         except ApiError:
-            return None
+            return False
+        return True
 
     unlisted: list[tuple[ApiResource, ObjectRef]] = []
-    for key, items in zip(wanted, scene.workers.map(listed, list(wanted)), strict=True):
+    for key, complete in zip(wanted, scene.workers.map(listed, list(wanted)), strict=True):
         resource, refs = wanted[key]
-        if items is None:
+        if not complete:
             unlisted += [(resource, ref) for ref in refs]
-            continue
-        for item in items:
-            ref = ObjectRef.of(item)
-            if scene.in_bundle(ref):  # only what the bundle writes: memory stays small
-                scene.live[ref] = item
 
     def read(item: tuple[ApiResource, ObjectRef]) -> Object | ApiError | None:
         resource, ref = item

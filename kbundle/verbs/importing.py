@@ -21,8 +21,9 @@ from kbundle.bundle.passphrase import PassphraseSource
 from kbundle.bundle.trust import ReadyBundle, TrustPolicy
 from kbundle.cluster import Cluster, open_cluster
 from kbundle.core.errors import ExitCode, TransformError
-from kbundle.core.model import Object, ObjectRef, ProgressCallback
+from kbundle.core.model import ObjectRef, ProgressCallback
 from kbundle.core.scratch import scratch_folder
+from kbundle.core.spool import ObjectSpool
 from kbundle.preflight.gate import PreflightBlocked, check_before_import
 from kbundle.preflight.mode import PreflightMode
 from kbundle.preflight.model import PreflightReport
@@ -163,10 +164,11 @@ def transformed_levels(
     failures and objects a transform dropped as outcomes."""
     bundle = ready.bundle
     names = {level.number: level.name for level in bundle.manifest.levels}
-    by_level: dict[int, list[Object]] = {}
+    # On disk, not in memory: a bundle's objects cost a small int each until applied.
+    by_level: dict[int, ObjectSpool] = {}
     failures: list[Outcome] = []
     for entry in bundle.entries:
-        for document in bundle.documents(entry):
+        for document in bundle.stream(entry):
             ref = ObjectRef.of(document)
             if only is not None and ref not in only:
                 continue
@@ -183,7 +185,9 @@ def transformed_levels(
                         entry.level, ref, entry.api_version, Action.SKIP, "dropped by a transform"
                     )
                 )
-            by_level.setdefault(entry.level, []).extend(results)
+            spool = by_level.setdefault(entry.level, ObjectSpool())
+            for result in results:
+                spool.append(result)
     levels = [
         LevelObjects(number, names.get(number, str(number)), objects)
         for number, objects in sorted(by_level.items())

@@ -8,6 +8,7 @@ import base64
 import copy
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
@@ -58,6 +59,13 @@ class MemoryCluster:
                 for (plural, where, _), obj in self.stored.items()
                 if plural == resource.plural and namespace in (None, where)
             ]
+
+    def scan(
+        self, resource: ApiResource, pick: Callable[[Object], Any], *, namespace: str | None = None
+    ) -> list[Any]:
+        return [
+            kept for o in self.list_objects(resource, namespace) if (kept := pick(o)) is not None
+        ]
 
     def get(self, resource: ApiResource, name: str, namespace: str | None = None) -> Any:
         self._answer()
