@@ -30,6 +30,7 @@ from kbundle.apply.options import ApplyOptions
 from kbundle.apply.outage import DestinationGone, Retrier, describe
 from kbundle.apply.outcome import Action, Outcome
 from kbundle.apply.owners import Owners
+from kbundle.apply.pace import AdaptiveLimit
 from kbundle.apply.prepare import clear_cluster_ips, rebuild_owner_references
 from kbundle.apply.waits import wait_for_crds
 from kbundle.apply.workers import Workers
@@ -88,6 +89,8 @@ class Importer:
         self._writer = Writer(cluster, options, self._retrier)
         self._owners = Owners(self._live, self._writer, self._retrier)
         self._namespaces = Namespaces(cluster, options, self._retrier)
+        # --parallel is the ceiling; the destination's answers set the pace below it
+        self._pace = AdaptiveLimit(max(1, options.parallel))
         self._bundle_custom_kinds: set[tuple[str, str]] = set()  # (group, kind) of its CRDs
         self._lock = threading.Lock()
         self._done = 0
@@ -109,6 +112,7 @@ class Importer:
             if isinstance(o.get("spec"), dict)
         }
         workers = Workers(max(1, self.options.parallel))
+        self.cluster.transport.listen(self._pace.heard)
         try:
             for level in levels:
                 self._run_level(level, workers)
@@ -119,6 +123,7 @@ class Importer:
             self._retrier.stop()
             raise
         finally:
+            self.cluster.transport.unlisten(self._pace.heard)
             workers.close()
         return self.outcomes
 
@@ -167,7 +172,8 @@ class Importer:
         api_version = str(obj.get("apiVersion", ""))
         seen = Observation(level, ref, obj)
         try:
-            return self._decide_and_write(level, obj, ref, api_version, seen)
+            with self._pace.slot():
+                return self._decide_and_write(level, obj, ref, api_version, seen)
         except KindNotServed as error:
             crd_in_bundle = (ref.group, ref.kind) in self._bundle_custom_kinds
             decision = not_served(self.options, crd_in_bundle, error.message)

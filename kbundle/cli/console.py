@@ -7,7 +7,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -49,6 +49,7 @@ def with_progress(run: Callable[[Progress | None], T], description: str) -> T:
         MofNCompleteColumn,
         TextColumn,
         TimeElapsedColumn,
+        TimeRemainingColumn,
     )
     from rich.progress import Progress as Bar  # noqa: PLC0415
 
@@ -56,8 +57,11 @@ def with_progress(run: Callable[[Progress | None], T], description: str) -> T:
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[what]}"),
+        _rate_column(),
         TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[what]}"),
         console=err(),
         transient=True,
     ) as bar:
@@ -67,6 +71,19 @@ def with_progress(run: Callable[[Progress | None], T], description: str) -> T:
             bar.update(task, completed=done, total=total, what=what)
 
         return run(advance)
+
+
+def _rate_column() -> Any:
+    """Items per second, as the bar's own speed estimate has it (blank until known)."""
+    from rich.progress import ProgressColumn  # noqa: PLC0415 - start-up time
+    from rich.text import Text  # noqa: PLC0415
+
+    class Rate(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.speed
+            return Text("" if speed is None else f"{speed:,.0f}/s")
+
+    return Rate()
 
 
 LEVELS = {0: logging.WARNING, 1: logging.INFO}

@@ -11,7 +11,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -72,6 +72,9 @@ class Target:
     namespace: str = "default"  # the context's namespace, kubectl's default for -n
 
 
+Listener = Callable[[str, int, float], None]  # method, status, seconds
+
+
 class Transport:
     """Thread-safe JSON requests against one apiserver."""
 
@@ -81,6 +84,14 @@ class Transport:
         configuration = api_client.configuration
         self._connections = connections_for(configuration, api_client.rest_client.pool_manager)
         self._fixed_auth = None if configuration.refresh_api_key_hook else self._auth_headers()
+        self._listeners: tuple[Listener, ...] = ()
+
+    def listen(self, listener: Listener) -> None:
+        """``listener(method, status, seconds)`` hears every answer (an import's pace)."""
+        self._listeners = (*self._listeners, listener)
+
+    def unlisten(self, listener: Listener) -> None:
+        self._listeners = tuple(known for known in self._listeners if known is not listener)
 
     def _auth_headers(self) -> dict[str, str]:
         """Bearer token headers; asked anew per request only for refreshing credentials
@@ -116,9 +127,11 @@ class Transport:
         while True:
             started = time.perf_counter()
             answer = self._send(method, target, payload, headers, timeout)
+            took = time.perf_counter() - started
+            for listener in self._listeners:
+                listener(method, answer.status, took)
             if log.isEnabledFor(logging.DEBUG):  # paths and statuses only, never a body
-                took = (time.perf_counter() - started) * 1000
-                log.debug("%s %s -> %d in %.1f ms", method, target, answer.status, took)
+                log.debug("%s %s -> %d in %.1f ms", method, target, answer.status, took * 1000)
             wait = throttled_wait(answer.status, answer.headers, attempt)
             if wait is None:
                 break

@@ -312,7 +312,10 @@ def _load_live(scene: Scene) -> None:
 
         def place(item: Object) -> tuple[ObjectRef, int] | None:
             ref = ObjectRef.of(item)
-            return (ref, scene.live.place_of(item)) if scene.in_bundle(ref) else None
+            if not scene.in_bundle(ref):
+                return None
+            item["metadata"].pop("managedFields", None)  # half its bytes; no check reads it
+            return ref, scene.live.place_of(item)
 
         def read_all() -> None:
             found = scene.cluster.scan(resource, place, namespace=key[1] or None)

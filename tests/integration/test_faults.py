@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -485,6 +486,52 @@ def test_an_import_throttled_with_429_finishes_through_retries(
     assert after > before, "the apiserver never answered 429: the test proved nothing"
     # -v tells the user why the import is slow: each 429, the wait, the attempt
     assert b"429 from the apiserver, sending again in" in result.stderr
+    assert config_map_actions(command) == {"create"}
+    assert config_map_names(destination_cluster, target) == many.names
+
+
+SMALL_DESTINATION = (
+    "--max-requests-inflight=2",
+    "--max-mutating-requests-inflight=1",
+    "--enable-priority-and-fairness=false",  # the classic limits answer 429 at once
+)
+
+
+def test_an_import_into_a_small_apiserver_slows_to_its_pace_and_finishes_without_failures(
+    many: ManyConfigMaps,
+    destination: Cluster,
+    destination_cluster: ClusterUnderTest,
+    restore_apiserver: None,
+    tmp_path: Path,
+) -> None:
+    """An apiserver that takes two requests at a time: --parallel 16 is only the ceiling, the
+    import halves its pace at the 429s (and says so with -v), and every object lands."""
+    home = unique_name("importer")
+    create(destination, {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(home)})
+    importer = service_account_kubeconfig(
+        destination,
+        destination_cluster,
+        tmp_path / "importer.kubeconfig",
+        home,
+        cluster_role="cluster-admin",
+        everywhere=True,
+    )
+    target = unique_name("small")
+    command = import_command(
+        many.bundle,
+        importer,
+        tmp_path,
+        "--map-namespace",
+        f"{many.namespace}={target}",
+        "--parallel",
+        "16",
+        "-v",
+    )
+    destination_cluster.restart_component("apiserver", SMALL_DESTINATION)
+    result = command.run()
+
+    assert result.returncode == 0, result.stderr.decode()
+    assert re.search(rb"429 \(too many requests\): \d+ objects at once, was 16", result.stderr)
     assert config_map_actions(command) == {"create"}
     assert config_map_names(destination_cluster, target) == many.names
 

@@ -28,11 +28,25 @@ RESOURCES = {
 CANARY = "canary-value-that-must-never-be-logged"
 
 
+class Listeners:
+    """The transport's hook for an import's pace; nothing here is throttled."""
+
+    def __init__(self) -> None:
+        self.heard: list[Any] = []
+
+    def listen(self, listener: Any) -> None:
+        self.heard.append(listener)
+
+    def unlisten(self, listener: Any) -> None:
+        self.heard.remove(listener)
+
+
 class MemoryCluster:
     """Namespaces, ConfigMaps and Secrets; each apply stores a new resourceVersion. While
     ``down``, every request goes unanswered."""
 
     def __init__(self) -> None:
+        self.transport = Listeners()
         self.stored: dict[tuple[str, str, str], Object] = {}
         self.applies = 0
         self.down = False
