@@ -18,13 +18,14 @@ forbidden on its own.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from kbundle.apply.decide import Verdict, after_write, decide, not_served
-from kbundle.apply.live import LiveObjects
+from kbundle.apply.live import LiveObjects, LiveView
 from kbundle.apply.namespaces import Namespaces
 from kbundle.apply.options import ApplyOptions
 from kbundle.apply.outage import DestinationGone, Retrier, describe
@@ -41,6 +42,7 @@ from kbundle.core.model import Object, ObjectRef, ProgressCallback, is_sealed, i
 from kbundle.core.spool import heads_of
 
 log = logging.getLogger(__name__)
+MAX_BATCH = 32  # objects per worker task
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class Importer:
         options: ApplyOptions,
         progress: ProgressCallback | None = None,
         observer: Observer | None = None,
+        known: LiveView | None = None,  # what a preflight just read: not listed again
     ) -> None:
         self.cluster = cluster
         self.options = options
@@ -85,7 +88,7 @@ class Importer:
         self._observer = observer
         self.outcomes: list[Outcome] = []
         self._retrier = Retrier(options.retry_timeout)
-        self._live = LiveObjects(cluster, self._retrier)
+        self._live = LiveObjects(cluster, self._retrier, known)
         self._writer = Writer(cluster, options, self._retrier)
         self._owners = Owners(self._live, self._writer, self._retrier)
         self._namespaces = Namespaces(cluster, options, self._retrier)
@@ -138,9 +141,15 @@ class Importer:
         except DestinationGone:
             self._not_attempted(level)
             return
-        results = workers.map(functools.partial(self._apply_one, level.number), level.objects)
+        # Objects go to the workers in small batches: one task per object cost more than
+        # deciding that an unchanged object needs nothing (a re-import's usual case).
+        batch = max(1, min(MAX_BATCH, len(level.objects) // (4 * self.options.parallel or 1)))
+        results = workers.map(
+            functools.partial(self._apply_batch, level.number),
+            _batches(level.objects, batch),
+        )
         with self._lock:
-            self.outcomes += results
+            self.outcomes += [outcome for outcomes in results for outcome in outcomes]
         self._after_level(level)
         for ref, message in self._owners.resolve():
             self._mark_failed(ref, message)
@@ -166,6 +175,9 @@ class Importer:
             self.progress(done, self._total, str(ObjectRef.of(obj)))
 
     # -- one object -------------------------------------------------------------------------
+
+    def _apply_batch(self, level: int, objects: Sequence[Object]) -> list[Outcome]:
+        return [self._apply_one(level, obj) for obj in objects]
 
     def _apply_one(self, level: int, obj: Object) -> Outcome:
         ref = ObjectRef.of(obj)
@@ -269,6 +281,13 @@ def refuse_sealed_secrets(levels: Sequence[LevelObjects]) -> None:
 
 
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
+
+
+def _batches(objects: Iterable[Object], size: int) -> Iterator[list[Object]]:
+    """``objects`` in lists of ``size`` (itertools.batched, from Python 3.12)."""
+    iterator = iter(objects)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
 
 
 def _of_kind(objects: Sequence[Object], group: str, kind: str) -> Iterator[Object]:

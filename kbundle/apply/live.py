@@ -8,6 +8,7 @@ list fails (a user with rights to some objects only, say), each object is read o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from kbundle.apply.outage import Retrier
 from kbundle.apply.workers import Workers
@@ -16,15 +17,29 @@ from kbundle.core.model import Object, ObjectRef
 from kbundle.core.spool import SpooledMapping, heads_of
 
 
+@dataclass(frozen=True)
+class LiveView:
+    """The destination's objects as the preflight read them moments before the import: the
+    bundle's objects found in each (resource path, namespace) list it completed. The import
+    takes them as the destination's state at its start instead of listing everything again
+    (a second read of every object, in a re-import most of its time); namespaces and kinds
+    that appear during the import, and lists the preflight could not complete, are read when
+    their level comes."""
+
+    objects: SpooledMapping[ObjectRef]
+    listed: frozenset[tuple[str, str]]
+
+
 class LiveObjects:
     """The destination's objects that a level's objects would write, and their resources.
 
     Kept on disk (``SpooledMapping``) and for one level at a time: a re-import of 50,000
     objects would otherwise hold a live copy of each for the whole run."""
 
-    def __init__(self, cluster: Cluster, retrier: Retrier) -> None:
+    def __init__(self, cluster: Cluster, retrier: Retrier, known: LiveView | None = None) -> None:
         self._cluster = cluster
         self._retrier = retrier
+        self._known = known
         self._live: SpooledMapping[ObjectRef] = SpooledMapping()
         self._unknown: set[tuple[str, str]] = set()  # (resource path, namespace) not listed
 
@@ -49,6 +64,8 @@ class LiveObjects:
             except KindNotServed:
                 continue
             key = (resource.path(), ref.namespace)
+            if self._known is not None and key in self._known.listed:
+                continue  # read by the preflight
             wanted.setdefault(key, (resource, set()))[1].add(ref.name)
 
         def listed(key: tuple[str, str]) -> bool:
@@ -77,7 +94,10 @@ class LiveObjects:
 
     def current(self, resource: ApiResource, ref: ObjectRef) -> Object | None:
         """The live object, or None when the destination does not have it."""
-        if (resource.path(), ref.namespace) in self._unknown:
+        key = (resource.path(), ref.namespace)
+        if self._known is not None and key in self._known.listed:
+            return self._known.objects.get(ref)
+        if key in self._unknown:
             result: Object | None = self._retrier.call(
                 lambda: self._cluster.get(resource, ref.name, ref.namespace or None)
             )

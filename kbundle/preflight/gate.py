@@ -6,9 +6,10 @@ exist and differ, so an import of thousands of new objects stays as fast as befo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from kbundle.apply.engine import LevelObjects
+from kbundle.apply.live import LiveView
 from kbundle.apply.options import ApplyOptions
 from kbundle.cluster import Cluster
 from kbundle.core.errors import KbundleError
@@ -36,12 +37,13 @@ def check_before_import(
     levels: Sequence[LevelObjects],
     apply: ApplyOptions,
     mode: PreflightMode = PreflightMode.WARN,
+    on_live: Callable[[LiveView], None] | None = None,
 ) -> PreflightReport | None:
     """The quick checks for ``levels`` as ``apply`` would import them: None when ``mode`` is
     off; with strict, PreflightBlocked when any blocker was found (before any write)."""
     if mode is PreflightMode.OFF:
         return None
-    report = run_preflight(cluster, levels, thorough=False, apply=apply)
+    report = run_preflight(cluster, levels, thorough=False, apply=apply, on_live=on_live)
     if mode is PreflightMode.STRICT and report.blockers:
         raise PreflightBlocked(report)
     return report

@@ -10,9 +10,10 @@ dry run of every object instead of the probe. Neither writes anything: reads, ac
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from kbundle.apply.engine import LevelObjects, refuse_sealed_secrets
+from kbundle.apply.live import LiveView
 from kbundle.apply.options import ApplyOptions
 from kbundle.apply.workers import Workers
 from kbundle.cluster import Cluster
@@ -48,9 +49,11 @@ def run_preflight(
     thorough: bool,
     apply: ApplyOptions = ApplyOptions(),
     progress: ProgressCallback | None = None,
+    on_live: Callable[[LiveView], None] | None = None,
 ) -> PreflightReport:
     """What the destination lacks for ``levels`` (the bundle's objects after transforms),
-    as ``apply`` would import them. ``progress`` follows the thorough dry run."""
+    as ``apply`` would import them. ``progress`` follows the thorough dry run; ``on_live``
+    gets the live objects read, for an import that follows at once."""
     refuse_sealed_secrets(levels)  # before any request, as import
     workers = Workers(max(1, apply.parallel))
     try:
@@ -66,6 +69,8 @@ def run_preflight(
         else:
             findings += probe_changed(scene, skip)
         findings += scene.notes
+        if on_live is not None:
+            on_live(scene.live_view())
     finally:
         workers.close()
     return PreflightReport.of(findings, thorough=thorough)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from kbundle.apply.compare import satisfied_by
 from kbundle.apply.engine import LevelObjects
+from kbundle.apply.live import LiveView
 from kbundle.apply.options import ApplyOptions, ExistingMode
 from kbundle.apply.prepare import clear_cluster_ips, rebuild_owner_references
 from kbundle.apply.workers import Workers
@@ -88,6 +89,7 @@ class Scene:
     # the bundle's objects only, on disk
     live: SpooledMapping[ObjectRef] = field(default_factory=SpooledMapping)
     unknown: set[ObjectRef] = field(default_factory=set)  # could not be read
+    listed: set[tuple[str, str]] = field(default_factory=set)  # (resource path, ns) read whole
     notes: list[Finding] = field(default_factory=list)  # what could not be checked
     _sends: dict[ObjectRef, bool | None] = field(default_factory=dict)
 
@@ -204,6 +206,10 @@ class Scene:
         found = {p.ref.namespace for p in self.planned if p.ref.namespace}
         found |= {p.ref.name for p in self.planned if (p.ref.group, p.ref.kind) == NAMESPACE}
         return sorted(found)
+
+    def live_view(self) -> LiveView:
+        """What was read, for the import that follows (it need not list it again)."""
+        return LiveView(self.live, frozenset(self.listed))
 
     def in_bundle(self, ref: ObjectRef) -> bool:
         return ref in self._refs
@@ -332,6 +338,8 @@ def _load_live(scene: Scene) -> None:
         resource, refs = wanted[key]
         if not complete:
             unlisted += [(resource, ref) for ref in refs]
+        else:
+            scene.listed.add(key)
 
     def read(item: tuple[ApiResource, ObjectRef]) -> Object | ApiError | None:
         resource, ref = item

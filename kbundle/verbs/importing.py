@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kbundle.apply.engine import Importer, LevelObjects
+from kbundle.apply.live import LiveView
 from kbundle.apply.options import ApplyOptions, DryRunMode
 from kbundle.apply.outcome import Action, ImportReport, Outcome, sorted_outcomes
 from kbundle.bundle.passphrase import PassphraseSource
@@ -136,14 +137,15 @@ def replay(
     )
     apply = apply_options(options, selection)
     try:
-        found = check_before_import(cluster, levels, apply, preflight)
+        read: list[LiveView] = []
+        found = check_before_import(cluster, levels, apply, preflight, on_live=read.append)
     except PreflightBlocked as blocked:
         if on_preflight is not None:
             on_preflight(blocked.report)  # what stopped it, before the one-line error
         raise
     if found is not None and on_preflight is not None:
         on_preflight(found)
-    importer = Importer(cluster, apply, progress)
+    importer = Importer(cluster, apply, progress, known=read[0] if read else None)
     outcomes = importer.run(levels)
     return ImportReport(
         outcomes=sorted_outcomes([*outcomes, *failures]),
