@@ -14,10 +14,12 @@ from typing import Any, cast
 import pytest
 
 from kbundle.apply.engine import Importer, LevelObjects
+from kbundle.apply.live import LiveView
 from kbundle.apply.options import ApplyOptions
 from kbundle.apply.outcome import Action
 from kbundle.cluster import ApiResource, Cluster, KindNotServed, Unreachable
-from kbundle.core.model import Object
+from kbundle.core.model import Object, ObjectRef
+from kbundle.core.spool import SpooledMapping
 
 VERBS = frozenset({"get", "list", "patch", "create", "update", "delete"})
 RESOURCES = {
@@ -181,3 +183,40 @@ def test_an_outage_is_logged_when_it_starts_and_when_the_import_gives_up(
     assert "the destination does not answer: connection refused" in caplog.messages
     assert f"giving up: {importer.gave_up}" in caplog.messages
     assert "level 6 configuration: 2 objects not attempted" in caplog.messages
+
+
+def test_what_the_preflight_read_is_not_listed_again_and_decides_as_a_list_would() -> None:
+    """A LiveView stands for the lists it completed: no scan of them, same verdicts; a list
+    it lacks (the Secrets here) is read by the import itself."""
+    cluster = MemoryCluster()
+    import_into(cluster, ApplyOptions(parallel=2))
+    configmaps = RESOURCES[("v1", "ConfigMap")]
+    read = SpooledMapping[ObjectRef]()
+    for obj in cluster.list_objects(configmaps, "shop"):
+        read[ObjectRef.of(obj)] = obj
+    scanned: list[str] = []
+    scan = cluster.scan
+
+    def counted(resource: ApiResource, pick: Any, **kw: Any) -> list[Any]:
+        scanned.append(resource.plural)
+        return scan(resource, pick, **kw)
+
+    cluster.scan = counted  # type: ignore[method-assign]
+    known = LiveView(read, frozenset({(configmaps.path(), "shop")}))
+    importer = Importer(cast(Cluster, cluster), ApplyOptions(parallel=2), known=known)
+    outcomes = importer.run(levels())
+    assert [o.action for o in outcomes] == [Action.UNCHANGED] * 3
+    assert "configmaps" not in scanned and "secrets" in scanned
+
+
+def test_a_stale_absence_in_the_preflight_read_still_ends_in_a_harmless_apply() -> None:
+    """The view says the ConfigMap is absent (it appeared since): the import applies it, and
+    server-side apply makes that an update, not a failure."""
+    cluster = MemoryCluster()
+    import_into(cluster, ApplyOptions(parallel=2))
+    configmaps = RESOURCES[("v1", "ConfigMap")]
+    known = LiveView(SpooledMapping(), frozenset({(configmaps.path(), "shop")}))
+    importer = Importer(cast(Cluster, cluster), ApplyOptions(parallel=2), known=known)
+    outcomes = {o.ref.name: o.action for o in importer.run(levels())}
+    assert outcomes["settings"] is Action.CREATE  # as it looked; the write itself is an apply
+    assert outcomes["creds"] is Action.UNCHANGED
