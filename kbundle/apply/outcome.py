@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from kbundle.apply.options import DryRunMode
 from kbundle.core.model import ObjectRef, Rewrite
@@ -91,28 +91,59 @@ class ImportReport:
             )
         return summaries
 
-    def to_dict(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
         return {
             "dryRun": None if self.dry_run is DryRunMode.NONE else str(self.dry_run),
             "aborted": self.aborted,
             "totals": {str(a): n for a, n in self.totals().items()},
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.summary(),
             "objects": [o.to_dict() for o in self.outcomes],
-            "rewrites": [
-                {
-                    "transform": r.transform,
-                    "kind": r.ref.kind,
-                    "namespace": r.ref.namespace or None,
-                    "name": r.ref.name,
-                    "path": r.path,
-                    "before": r.before,
-                    "after": r.after,
-                }
-                for r in self.rewrites
-            ],
+            "rewrites": [_rewrite_dict(r) for r in self.rewrites],
         }
 
     def write_json(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        """The report as one JSON document (``to_dict``), or, for a path ending in
+        ``.jsonl``, as JSON Lines: a ``summary`` line, then one ``object`` line per object and
+        one ``rewrite`` line per rewrite, which a reader can take one line at a time. Either
+        way written entry by entry: 300,000 outcomes never become one string."""
+        with path.open("w", encoding="utf-8") as out:
+            if path.suffix == ".jsonl":
+                out.write(json.dumps({"type": "summary", **self.summary()}) + "\n")
+                for outcome in self.outcomes:
+                    out.write(json.dumps({"type": "object", **outcome.to_dict()}) + "\n")
+                for rewrite in self.rewrites:
+                    out.write(json.dumps({"type": "rewrite", **_rewrite_dict(rewrite)}) + "\n")
+                return
+            out.write(json.dumps(self.summary(), indent=2)[:-2] + ",\n")
+            _write_array(out, "objects", (o.to_dict() for o in self.outcomes), last=False)
+            _write_array(out, "rewrites", (_rewrite_dict(r) for r in self.rewrites), last=True)
+            out.write("}\n")
+
+
+def _write_array(out: IO[str], key: str, entries: Iterable[dict[str, Any]], *, last: bool) -> None:
+    """``  "key": [ ... ]`` with one entry per line."""
+    out.write(f'  "{key}": [')
+    first = True
+    for entry in entries:
+        out.write(("\n    " if first else ",\n    ") + json.dumps(entry))
+        first = False
+    out.write(("" if first else "\n  ") + "]" + ("\n" if last else ",\n"))
+
+
+def _rewrite_dict(rewrite: Rewrite) -> dict[str, Any]:
+    return {
+        "transform": rewrite.transform,
+        "kind": rewrite.ref.kind,
+        "namespace": rewrite.ref.namespace or None,
+        "name": rewrite.ref.name,
+        "path": rewrite.path,
+        "before": rewrite.before,
+        "after": rewrite.after,
+    }
 
 
 def sorted_outcomes(outcomes: Iterable[Outcome]) -> tuple[Outcome, ...]:

@@ -39,7 +39,11 @@ Verbose = Annotated[
     ),
 ]
 ReportFile = Annotated[
-    Path | None, typer.Option("--report", help="Write one JSON record per object to this file.")
+    Path | None,
+    typer.Option(
+        "--report",
+        help="Write one JSON record per object to this file (JSON Lines when it ends in .jsonl).",
+    ),
 ]
 PreflightFlag = Annotated[
     PreflightMode,
