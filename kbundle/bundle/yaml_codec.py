@@ -8,6 +8,7 @@ load as strings, as the Kubernetes API would read them).
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -251,36 +252,6 @@ def dump_document(data: Any) -> bytes:
     return text
 
 
-def check_document_sizes(data: bytes, limit: int = MAX_DOCUMENT_SIZE) -> None:
-    """Refuse a document larger than ``limit`` before parsing it (libyaml holds it whole).
-
-    Column-0 ``---`` always starts a document in valid YAML, so the gaps between them bound
-    every document's size from above.
-    """
-    start, number = 0, 0
-    for match in [*_DOCUMENT_START.finditer(data), None]:
-        end = len(data) if match is None else match.start()
-        if end > start or match is None:
-            number += 1
-        if end - start > limit:
-            raise ValueError(f"document {number} is larger than {limit >> 20} MiB")
-        start = end
-
-
-def check_nesting(data: bytes, limit: int = MAX_DEPTH) -> None:
-    """Refuse collections nested deeper than ``limit`` without composing them.
-
-    A cheap upper bound (open flow brackets, plus the longest run of indentation and block
-    indicators that starts a line) settles almost every file; only when it exceeds the limit
-    are parser events counted, which never recurses.
-    """
-    flows = sum(data.count(c) for c in _OPENERS) - sum(data.count(e) for e in _EMPTY_FLOWS)
-    prefix = re.search(rb"^[ ?:\-]{%d}" % (limit // 2), data, re.MULTILINE)
-    if flows < limit // 2 and prefix is None:
-        return
-    _count_depth(yaml.parse(data, Loader=_BASE_LOADER), limit)
-
-
 def _count_depth(events: Iterator[Any], limit: int) -> None:
     """Parser events counted, never composed: nothing recurses however deep the input."""
     depth = 0
@@ -300,8 +271,7 @@ def load_documents(data: bytes) -> list[dict[str, Any]]:
     (documents are numbered from 1, empty ones not counted), a document over
     ``MAX_DOCUMENT_SIZE`` or nesting deeper than ``MAX_DEPTH``.
     """
-    check_document_sizes(data)
-    check_nesting(data)
+    _check_windows(io.BytesIO(data))
     return list(_mappings(yaml.load_all(data, Loader=Loader)))
 
 
@@ -353,7 +323,16 @@ def _windows(handle: BinaryIO) -> Iterator[bytes]:
 
 
 def _check_windows(handle: BinaryIO) -> None:
-    """``check_document_sizes`` and ``check_nesting`` over a file read in windows."""
+    """Refuse a document larger than ``MAX_DOCUMENT_SIZE`` or collections nested deeper than
+    ``MAX_DEPTH`` before anything is composed (libyaml holds a document whole, and its
+    composer recurses once per level: a segfault somewhere past 20,000), reading the input
+    in windows.
+
+    Column-0 ``---`` always starts a document in valid YAML, so the gaps between them bound
+    every document's size from above. For depth, a cheap upper bound (open flow brackets,
+    plus the longest run of indentation and block indicators that starts a line) settles
+    almost every file; only when it exceeds the limit are parser events counted, which never
+    recurses."""
     start = position = 0
     number = 0
     flows = 0
