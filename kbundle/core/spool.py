@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Hashable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
 from kbundle.core.model import ObjectRef
@@ -32,8 +33,8 @@ _LENGTH_BITS = 32  # a place is offset << 32 | length: one small int per object
 class _SpoolFile:
     """Append-only marshal records in an anonymous file; a record's place is one int."""
 
-    def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="kbundle-spool-")  # noqa: SIM115 (owned)
+    def __init__(self, folder: Path | None = None) -> None:
+        self._file = tempfile.TemporaryFile(prefix="kbundle-spool-", dir=folder)  # noqa: SIM115 (owned)
         self._fd = self._file.fileno()
         self._buffer = bytearray()
         self._size = 0  # bytes written to the file
@@ -139,10 +140,11 @@ def heads_of(objects: Sequence[Object]) -> Sequence[Head]:
 
 
 class SpooledMapping(Generic[K]):
-    """Objects by key on disk; thread-safe for concurrent puts and gets."""
+    """Objects by key on disk; thread-safe for concurrent puts and gets. ``folder``: where the
+    anonymous file lives (the system's temporary folder by default)."""
 
-    def __init__(self) -> None:
-        self._file = _SpoolFile()
+    def __init__(self, folder: Path | None = None) -> None:
+        self._file = _SpoolFile(folder)
         self._places: dict[K, int] = {}
 
     def __setitem__(self, key: K, obj: Object) -> None:

@@ -168,7 +168,7 @@ def export_bundle(
     if request.secrets.mode == SECRETS_EXCLUDED:  # never read, so never at risk
         selection = replace(selection, exclude_kinds=selection.exclude_kinds | {SECRET})
     with scratch_folder("kbundle-export-") as work:
-        snapshot = take_snapshot(cluster, _scope(selection), work / "spool", progress=progress)
+        snapshot = take_snapshot(cluster, _scope(selection), work, progress=progress)
         plan = plan_export(snapshot.index, selection)
         log.info(
             "selected %d objects, left out %d; writing the bundle",
@@ -263,9 +263,7 @@ def _write_object_files(
                 api_version=resource.api_version,
                 kind=resource.kind,
                 namespaced=resource.namespaced,
-                objects=_cleaned(
-                    snapshot.objects_in_order(key, by_resource[key]), context, seal, notes
-                ),
+                objects=_cleaned(snapshot.objects_in_order(by_resource[key]), context, seal, notes),
             )
         )
         kinds_by_level[level].add(resource.group_kind)

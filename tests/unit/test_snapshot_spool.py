@@ -1,19 +1,21 @@
 """The export's spool: a list that fails mid-way is read again from its start, that list
-alone; objects come back from disk in file order (namespace, then name) whatever order the
-server listed them in. Scripted pages stand in for the server here: what is under test is
-kbundle's own bookkeeping, not anything an apiserver decides."""
+alone, and what the failed attempt read is never handed out; objects come back from disk in
+file order (namespace, then name) whatever order the server listed them in. Scripted pages
+stand in for the server here: what is under test is kbundle's own bookkeeping, not anything
+an apiserver decides."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kbundle.cluster import ApiError, ApiResource
+from kbundle.core.model import ObjectRef
+from kbundle.core.spool import SpooledMapping
 from kbundle.select.plan import ObjectIndex
-from kbundle.select.snapshot import LIST_ATTEMPTS, Snapshot, _read, resource_key
+from kbundle.select.snapshot import LIST_ATTEMPTS, Snapshot, _read
 
 CONFIGMAPS = ApiResource("", "v1", "configmaps", "ConfigMap", True, frozenset({"list", "get"}))
 
@@ -52,35 +54,39 @@ def _pages() -> list[list[dict[str, Any]]]:
     ]
 
 
+def _snapshot(stored: SpooledMapping[ObjectRef]) -> Snapshot:
+    return Snapshot("v", "ctx", ObjectIndex([]), {}, stored, frozenset())
+
+
 @pytest.mark.parametrize("status", [410, 500, 503])
-def test_a_list_failing_mid_way_is_read_again_from_its_start(tmp_path: Path, status: int) -> None:
+def test_a_list_failing_mid_way_is_read_again_from_its_start(status: int) -> None:
     server = ScriptedPages(_pages(), failures=1, status=status)
-    located = _read(server, CONFIGMAPS, "a", tmp_path, None)  # type: ignore[arg-type]
+    stored: SpooledMapping[ObjectRef] = SpooledMapping()
+    located = _read(server, CONFIGMAPS, "a", stored, None)  # type: ignore[arg-type]
     assert server.reads == 2
     names = sorted(fact.ref.name for fact, _ in located)
     assert names == ["a", "b", "c", "d"]  # once each: the first attempt's page is gone
-    spooled = Snapshot("v", "ctx", ObjectIndex([]), {}, tmp_path, frozenset()).objects(
-        resource_key(CONFIGMAPS)
-    )
+    stored.adopt({fact.ref: place for fact, place in located})
+    spooled = _snapshot(stored).objects_in_order(fact.ref for fact, _ in located)
     assert sorted(o["metadata"]["name"] for o in spooled) == ["a", "b", "c", "d"]
 
 
-def test_a_list_that_keeps_failing_gives_up_after_its_attempts(tmp_path: Path) -> None:
+def test_a_list_that_keeps_failing_gives_up_after_its_attempts() -> None:
     server = ScriptedPages(_pages(), failures=LIST_ATTEMPTS, status=410)
     with pytest.raises(ApiError):
-        _read(server, CONFIGMAPS, "a", tmp_path, None)  # type: ignore[arg-type]
+        _read(server, CONFIGMAPS, "a", SpooledMapping(), None)  # type: ignore[arg-type]
     assert server.reads == LIST_ATTEMPTS
 
 
-def test_a_refusal_is_not_read_again(tmp_path: Path) -> None:
+def test_a_refusal_is_not_read_again() -> None:
     server = ScriptedPages(_pages(), failures=1, status=403)
     with pytest.raises(ApiError):
-        _read(server, CONFIGMAPS, "a", tmp_path, None)  # type: ignore[arg-type]
+        _read(server, CONFIGMAPS, "a", SpooledMapping(), None)  # type: ignore[arg-type]
     assert server.reads == 1
 
 
-def test_objects_come_back_from_disk_by_namespace_then_name(tmp_path: Path) -> None:
-    places = {}
+def test_objects_come_back_from_disk_by_namespace_then_name() -> None:
+    stored: SpooledMapping[ObjectRef] = SpooledMapping()
     facts = []
     for namespace in ("b", "a"):
         server = ScriptedPages(
@@ -88,12 +94,11 @@ def test_objects_come_back_from_disk_by_namespace_then_name(tmp_path: Path) -> N
             failures=0,
             status=410,
         )
-        for fact, place in _read(server, CONFIGMAPS, namespace, tmp_path, None):  # type: ignore[arg-type]
-            places[fact.ref] = place
+        for fact, place in _read(server, CONFIGMAPS, namespace, stored, None):  # type: ignore[arg-type]
+            stored.adopt({fact.ref: place})
             facts.append(fact)
-    spool = Snapshot("v", "ctx", ObjectIndex([]), {}, tmp_path, frozenset(), offsets=places)
     wanted = [f.ref for f in facts if f.ref.name != "m"]
-    read = spool.objects_in_order(resource_key(CONFIGMAPS), wanted)
+    read = _snapshot(stored).objects_in_order(wanted)
     assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in read] == [
         ("a", "a"),
         ("a", "z"),
@@ -102,18 +107,16 @@ def test_objects_come_back_from_disk_by_namespace_then_name(tmp_path: Path) -> N
     ]
 
 
-def test_a_resource_listed_across_namespaces_is_read_back_from_its_one_file(
-    tmp_path: Path,
-) -> None:
+def test_a_resource_listed_across_namespaces_comes_back_in_the_same_order() -> None:
     server = ScriptedPages(
         [[_configmap("b", "a"), _configmap("a", "z")], [_configmap("a", "a")]],
         failures=0,
         status=410,
     )
-    located = _read(server, CONFIGMAPS, None, tmp_path, None)  # type: ignore[arg-type]
-    places = {fact.ref: place for fact, place in located}
-    spool = Snapshot("v", "ctx", ObjectIndex([]), {}, tmp_path, frozenset(), offsets=places)
-    read = spool.objects_in_order(resource_key(CONFIGMAPS), list(places))
+    stored: SpooledMapping[ObjectRef] = SpooledMapping()
+    located = _read(server, CONFIGMAPS, None, stored, None)  # type: ignore[arg-type]
+    stored.adopt({fact.ref: place for fact, place in located})
+    read = _snapshot(stored).objects_in_order(fact.ref for fact, _ in located)
     assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in read] == [
         ("a", "a"),
         ("a", "z"),
