@@ -7,7 +7,7 @@ list fails (a user with rights to some objects only, say), each object is read o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kbundle.apply.outage import Retrier
@@ -15,6 +15,27 @@ from kbundle.apply.workers import Workers
 from kbundle.cluster import ApiError, ApiResource, Cluster, KindNotServed, Unreachable
 from kbundle.core.model import Object, ObjectRef
 from kbundle.core.spool import SpooledMapping, heads_of
+
+
+def read_into(
+    store: SpooledMapping[ObjectRef],
+    cluster: Cluster,
+    resource: ApiResource,
+    namespace: str,
+    wanted: Callable[[ObjectRef], bool],
+) -> None:
+    """The ``wanted`` objects of one list, page by page into ``store``, keyed only once the
+    list is whole (``Cluster.scan`` starts again when a continue token expires). Stored
+    without ``managedFields``: half an object's bytes, and nothing compares them."""
+
+    def place(item: Object) -> tuple[ObjectRef, int] | None:
+        ref = ObjectRef.of(item)
+        if not wanted(ref):
+            return None
+        item["metadata"].pop("managedFields", None)
+        return ref, store.place_of(item)
+
+    store.adopt(dict(cluster.scan(resource, place, namespace=namespace or None)))
 
 
 @dataclass(frozen=True)
@@ -71,19 +92,12 @@ class LiveObjects:
         def listed(key: tuple[str, str]) -> bool:
             """Page by page into the spool, keeping only the objects the level writes."""
             resource, names = wanted[key]
-
-            def place(item: Object) -> tuple[ObjectRef, int] | None:
-                if item["metadata"]["name"] not in names:
-                    return None
-                item["metadata"].pop("managedFields", None)  # half its bytes; never compared
-                return ObjectRef.of(item), self._live.place_of(item)
-
-            def read_all() -> None:
-                found = self._cluster.scan(resource, place, namespace=key[1] or None)
-                self._live.adopt(dict(found))  # only a complete list counts
-
             try:
-                self._retrier.call(read_all)
+                self._retrier.call(
+                    lambda: read_into(
+                        self._live, self._cluster, resource, key[1], lambda r: r.name in names
+                    )
+                )
             except (ApiError, Unreachable):
                 return False
             return True

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from kbundle.apply.compare import satisfied_by
 from kbundle.apply.engine import LevelObjects
-from kbundle.apply.live import LiveView
+from kbundle.apply.live import LiveView, read_into
 from kbundle.apply.options import ApplyOptions, ExistingMode
 from kbundle.apply.prepare import clear_cluster_ips, rebuild_owner_references
 from kbundle.apply.workers import Workers
@@ -315,20 +315,10 @@ def _load_live(scene: Scene) -> None:
     def listed(key: tuple[str, str]) -> bool:
         """Page by page to disk, keeping only what the bundle writes; False: refused."""
         resource = wanted[key][0]
-
-        def place(item: Object) -> tuple[ObjectRef, int] | None:
-            ref = ObjectRef.of(item)
-            if not scene.in_bundle(ref):
-                return None
-            item["metadata"].pop("managedFields", None)  # half its bytes; no check reads it
-            return ref, scene.live.place_of(item)
-
-        def read_all() -> None:
-            found = scene.cluster.scan(resource, place, namespace=key[1] or None)
-            scene.live.adopt(dict(found))  # only a complete list counts
-
         try:
-            scene.ask(read_all)
+            scene.ask(
+                lambda: read_into(scene.live, scene.cluster, resource, key[1], scene.in_bundle)
+            )
         except ApiError:
             return False
         return True
