@@ -7,6 +7,7 @@ YAML document written into a bundle.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,13 @@ class ObjectRef:
             kind=str(obj.get("kind", "")),
             namespace=str(meta.get("namespace") or ""),
             name=str(meta.get("name", "")),
+        )
+
+    def interned(self) -> ObjectRef:
+        """The same ref with its group, kind and namespace interned: refs kept for a whole
+        cluster share those strings instead of holding one copy each."""
+        return ObjectRef(
+            sys.intern(self.group), sys.intern(self.kind), sys.intern(self.namespace), self.name
         )
 
     @property

@@ -125,11 +125,7 @@ class ObjectSpool(Sequence[Object]):
 
 
 def _head(obj: Object) -> Head:
-    ref = ObjectRef.of(obj)
-    compact = ObjectRef(
-        sys.intern(ref.group), sys.intern(ref.kind), sys.intern(ref.namespace), ref.name
-    )
-    return sys.intern(str(obj.get("apiVersion", ""))), compact
+    return sys.intern(str(obj.get("apiVersion", ""))), ObjectRef.of(obj).interned()
 
 
 def heads_of(objects: Sequence[Object]) -> Sequence[Head]:

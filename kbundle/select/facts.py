@@ -122,10 +122,7 @@ def _shared(value: Any) -> Any:
 
 
 def _ref(ref: ObjectRef) -> ObjectRef:
-    compact = ObjectRef(
-        sys.intern(ref.group), sys.intern(ref.kind), sys.intern(ref.namespace), ref.name
-    )
-    shared: ObjectRef = _shared(compact)
+    shared: ObjectRef = _shared(ref.interned())
     return shared
 
 
