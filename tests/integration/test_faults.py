@@ -446,16 +446,15 @@ def throttled_applies(cluster: ClusterUnderTest) -> int:
     return total
 
 
-def test_an_import_throttled_with_429_finishes_through_retries(
+def import_as_ordinary_user(
     many: ManyConfigMaps,
     destination: Cluster,
     destination_cluster: ClusterUnderTest,
-    restore_apiserver: None,
     tmp_path: Path,
-) -> None:
-    """The apiserver lets one request in at a time and turns the rest away with 429 and
-    Retry-After; sixteen workers still land every object. The apiserver's own counters prove
-    the 429s happened (as an ordinary user: system:masters is never throttled)."""
+    prefix: str,
+) -> tuple[ImportCommand, str]:
+    """``many`` into a new namespace with --parallel 16 and -v, as a ServiceAccount bound to
+    cluster-admin: system:masters is never throttled, an ordinary user is."""
     home = unique_name("importer")
     create(destination, {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(home)})
     importer = service_account_kubeconfig(
@@ -466,7 +465,7 @@ def test_an_import_throttled_with_429_finishes_through_retries(
         cluster_role="cluster-admin",
         everywhere=True,
     )
-    target = unique_name("to")
+    target = unique_name(prefix)
     command = import_command(
         many.bundle,
         importer,
@@ -476,6 +475,22 @@ def test_an_import_throttled_with_429_finishes_through_retries(
         "--parallel",
         "16",
         "-v",
+    )
+    return command, target
+
+
+def test_an_import_throttled_with_429_finishes_through_retries(
+    many: ManyConfigMaps,
+    destination: Cluster,
+    destination_cluster: ClusterUnderTest,
+    restore_apiserver: None,
+    tmp_path: Path,
+) -> None:
+    """The apiserver lets one request in at a time and turns the rest away with 429 and
+    Retry-After; sixteen workers still land every object. The apiserver's own counters prove
+    the 429s happened (as an ordinary user: system:masters is never throttled)."""
+    command, target = import_as_ordinary_user(
+        many, destination, destination_cluster, tmp_path, "to"
     )
     destination_cluster.restart_component("apiserver", THROTTLED)
     before = throttled_applies(destination_cluster)
@@ -506,26 +521,8 @@ def test_an_import_into_a_small_apiserver_slows_to_its_pace_and_finishes_without
 ) -> None:
     """An apiserver that takes two requests at a time: --parallel 16 is only the ceiling, the
     import halves its pace at the 429s (and says so with -v), and every object lands."""
-    home = unique_name("importer")
-    create(destination, {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(home)})
-    importer = service_account_kubeconfig(
-        destination,
-        destination_cluster,
-        tmp_path / "importer.kubeconfig",
-        home,
-        cluster_role="cluster-admin",
-        everywhere=True,
-    )
-    target = unique_name("small")
-    command = import_command(
-        many.bundle,
-        importer,
-        tmp_path,
-        "--map-namespace",
-        f"{many.namespace}={target}",
-        "--parallel",
-        "16",
-        "-v",
+    command, target = import_as_ordinary_user(
+        many, destination, destination_cluster, tmp_path, "small"
     )
     destination_cluster.restart_component("apiserver", SMALL_DESTINATION)
     result = command.run()
