@@ -18,45 +18,10 @@ from hypothesis import strategies as st
 from kbundle.bundle.writer import BundleWriter
 from kbundle.bundle.yaml_codec import dump_documents, load_documents, stream_documents
 from tests.bundle_samples import MTIME
+from tests.yaml_strategies import TEXT, values
 
-# Strings that stress the emitter's choices: block scalars with every chomping (a trailing
-# blank line makes a document end open-ended), quoting of YAML 1.1 words, unicode, spaces.
-_AWKWARD = st.sampled_from(
-    [
-        "",
-        " ",
-        "yes",
-        "on",
-        "null",
-        "=",
-        "0x10",
-        "1e3",
-        "- a",
-        "a: b",
-        "#x",
-        "'",
-        '"',
-        "\t",
-        "x\n",
-        "x\n\n",
-        "\n",
-        "a\nb",
-        "a\n\n\n",
-        " lead\n",
-        "日本\n",
-        "é",
-        "~",
-        "---",
-        "...",
-    ]
-)
-_TEXT = st.one_of(_AWKWARD, st.text(max_size=20))
-_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), _TEXT)
-_VALUE = st.recursive(
-    _SCALAR,
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_TEXT, inner, max_size=3)),
-    max_leaves=12,
-)
+_TEXT = TEXT
+_VALUE = values(max_leaves=12, max_size=3)
 
 
 def _object(name: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kbundle.bundle.yaml_codec import canonical_object, dump_document, dump_documents
+from tests.yaml_strategies import TEXT, values
 
 
 class _OracleDumper(yaml.CSafeDumper):
@@ -45,63 +46,8 @@ def _oracle(documents: list[Any]) -> bytes:
     return data
 
 
-_TEXT = st.one_of(
-    st.sampled_from(
-        [
-            "",
-            " ",
-            "yes",
-            "No",
-            "on",
-            "null",
-            "~",
-            "=",
-            "0x10",
-            "0o7",
-            "1e3",
-            "1_000",
-            ".5",
-            "- a",
-            "a: b",
-            "#x",
-            "'",
-            '"',
-            "\t",
-            "x\n",
-            "x\n\n",
-            "\n",
-            "a\nb",
-            " lead\n",
-            "trail \n",
-            "日本\n",
-            "é",
-            "---",
-            "...",
-            "2024-01-01",
-            "1:20",
-            "<<",
-            "!tag",
-            "%x",
-            "\u2028",
-            "\x85",
-            "\ufeff",
-            "a\r\nb",
-        ]
-    ),
-    st.text(max_size=24),
-)
-_SCALAR = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(),
-    st.floats(allow_nan=True, allow_infinity=True),
-    _TEXT,
-)
-_VALUE = st.recursive(
-    _SCALAR,
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_TEXT, inner, max_size=4)),
-    max_leaves=20,
-)
+_TEXT = TEXT
+_VALUE = values(max_leaves=20, max_size=4)
 _OBJECT = st.fixed_dictionaries(
     {"apiVersion": _TEXT, "kind": _TEXT},
     optional={
