@@ -53,19 +53,15 @@ AWKWARD_TEXT = st.sampled_from(
     ]
 )
 TEXT = st.one_of(AWKWARD_TEXT, st.text(max_size=24))
-SCALAR = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(),
-    st.floats(allow_nan=True, allow_infinity=True),
-    TEXT,
-)
+JSON_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), TEXT)  # what a bundle loads
+SCALAR = st.one_of(JSON_SCALAR, st.floats(allow_nan=True, allow_infinity=True))
 
 
-def values(max_leaves: int, max_size: int) -> st.SearchStrategy[Any]:
-    """Scalars, lists and string-keyed mappings nested to ``max_leaves`` leaves."""
+def values(max_leaves: int, max_size: int, *, floats: bool = True) -> st.SearchStrategy[Any]:
+    """Scalars (with any float, nan and infinities included, when ``floats``), lists and
+    string-keyed mappings nested to ``max_leaves`` leaves."""
     return st.recursive(
-        SCALAR,
+        SCALAR if floats else JSON_SCALAR,
         lambda inner: st.one_of(
             st.lists(inner, max_size=max_size), st.dictionaries(TEXT, inner, max_size=max_size)
         ),
