@@ -15,6 +15,7 @@ from kbundle.cli import (
     bundles,
     completion,
     exporting,
+    heaps,
     importing,
     keys,
     offline,
@@ -77,6 +78,7 @@ app.command()(completion.completion)
 
 def main() -> None:
     """Console-script entry point for both ``kbundle`` and ``kubectl-bundle``."""
+    heaps.limit_malloc_heaps()
     if completion.completion_requested():
         # typer's answers to its own scripts (kbundle completion SHELL)
         from typer._completion_classes import completion_init  # noqa: PLC0415

@@ -21,7 +21,7 @@ _COMPARE = re.compile(rf"^\s*(?P<key>{_KEY})\s*(?P<op>==|!=|=|>|<)\s*(?P<value>[
 _EXISTS = re.compile(rf"^\s*(?P<neg>!?)\s*(?P<key>{_KEY})\s*$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a cluster's Services each keep theirs
 class Requirement:
     key: str
     operator: str  # In, NotIn, Exists, DoesNotExist, Gt, Lt

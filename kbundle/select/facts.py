@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kbundle.core.fieldpath import dict_at
@@ -17,6 +17,7 @@ from kbundle.core.kinds import CUSTOM_POD_LOCATIONS, containers, pod_location
 from kbundle.core.model import Object, ObjectRef, group_of
 from kbundle.core.rbac import RBAC, crd_names, role_of, service_accounts_of
 from kbundle.core.selectors import Selector, from_label_selector, from_map
+from kbundle.select.compact import NO_LABELS, labels_of, shared, shared_ref
 from kbundle.select.rules import intrinsic_reason
 
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
@@ -40,7 +41,7 @@ class ObjectFacts:
     ref: ObjectRef
     uid: str
     api_version: str
-    labels: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = NO_LABELS
     owners: tuple[OwnerLink, ...] = ()
     references: frozenset[ObjectRef] = frozenset()  # named dependencies
     claim_patterns: tuple[str, ...] = ()  # StatefulSet claims: regexes over PVC names
@@ -77,7 +78,7 @@ def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
     for spec, _ in pods:
         references |= _pod_spec_references(spec, ref.namespace)
     if pods:
-        extras["pod_labels"] = _labels(pods[0][1])
+        extras["pod_labels"] = labels_of(pods[0][1])
 
     specific = _SPECIFIC.get((group, kind))
     if specific is not None:
@@ -88,10 +89,10 @@ def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
         references.add(ObjectRef(*CRD, "", crd_name))
     references.discard(ref)
     return ObjectFacts(
-        ref=_ref(ref),
+        ref=shared_ref(ref),
         uid=str(meta.get("uid", "")),
         api_version=sys.intern(str(obj.get("apiVersion", ""))),
-        labels=_labels(meta.get("labels")),
+        labels=labels_of(meta.get("labels")),
         owners=tuple(
             OwnerLink(
                 uid=str(o.get("uid", "")),
@@ -102,54 +103,22 @@ def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
             )
             for o in meta.get("ownerReferences") or []
         ),
-        references=_shared(frozenset(_ref(r) for r in references)),
+        references=shared(frozenset(shared_ref(r) for r in references)),
         intrinsic_skip=intrinsic_reason(obj),
         custom=crd_name is not None,
         **extras,
     )
 
 
-# -- compact facts: a cluster's worth stays in memory, so equal values are stored once --------
-
-_SHARED: dict[Any, Any] = {}
-_SHARED_LIMIT = 1 << 18  # entries; past it the table starts afresh (sharing is only a saving)
-
-
-def _shared(value: Any) -> Any:
-    """One instance per distinct value: the label sets of a Deployment's pods, the
-    references of every workload in a namespace, a ConfigMap and each ref naming it."""
-    return _shared_as(value, value)
-
-
-def _ref(ref: ObjectRef) -> ObjectRef:
-    shared: ObjectRef = _shared(ref.interned())
-    return shared
-
-
-def _labels(labels: Any) -> Mapping[str, str]:
-    """Labels as a shared, never-mutated mapping (facts are frozen)."""
-    if not labels:
-        return _NO_LABELS
-    key = ("labels", *(sys.intern(str(part)) for pair in labels.items() for part in pair))
-    shared: Mapping[str, str] | None = _SHARED.get(key)
-    if shared is None:
-        shared = _shared_as(key, dict(zip(key[1::2], key[2::2], strict=True)))
-    return shared
-
-
-def _shared_as(key: Any, value: Any) -> Any:
-    if len(_SHARED) >= _SHARED_LIMIT:
-        _SHARED.clear()
-    return _SHARED.setdefault(key, value)
-
-
-_NO_LABELS: Mapping[str, str] = {}
-
-
 # -- pods and pod templates -----------------------------------------------------------------
 
 
-def _pods(obj: Object) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
+def _interned(value: Any) -> Any:
+    """A string every object of a kind repeats (a controller's name), kept once."""
+    return sys.intern(value) if isinstance(value, str) else value
+
+
+def _pods(obj: Object) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """The spec and labels of each pod the object runs (or is), where its kind keeps them;
     for a kind kbundle does not know, wherever a workload-shaped custom resource could. Only
     a spec with a list of containers counts."""
@@ -157,7 +126,7 @@ def _pods(obj: Object) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
     for location in CUSTOM_POD_LOCATIONS if place is None else (place,):
         spec = dict_at(obj, *location.spec)
         if spec is not None and isinstance(spec.get("containers"), list):
-            yield spec, dict(dict_at(obj, *location.metadata, "labels") or {})
+            yield spec, dict_at(obj, *location.metadata, "labels") or {}
 
 
 def _pod_spec_references(spec: dict[str, Any], namespace: str) -> set[ObjectRef]:
@@ -266,8 +235,8 @@ def _endpoints(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[Objec
 
 def _endpoint_slice(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
     labels = (obj.get("metadata") or {}).get("labels") or {}
-    extras["service_name"] = labels.get("kubernetes.io/service-name")
-    extras["managed_by"] = labels.get("endpointslice.kubernetes.io/managed-by")
+    extras["service_name"] = _interned(labels.get("kubernetes.io/service-name"))
+    extras["managed_by"] = _interned(labels.get("endpointslice.kubernetes.io/managed-by"))
     return set()
 
 

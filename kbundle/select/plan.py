@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from kbundle.core.errors import UsageError
@@ -41,7 +41,7 @@ class ExportPlan:
     exported: dict[ObjectRef, ObjectFacts]
     skipped: list[tuple[ObjectFacts, str]]
     warnings: list[ManifestWarning]
-    reasons: dict[ObjectRef, str] = field(default_factory=dict)  # why each exported one is in
+    reasons: Mapping[ObjectRef, str] = field(default_factory=dict)  # why each exported one is in
 
     @property
     def exported_uids(self) -> frozenset[str]:
@@ -63,7 +63,9 @@ class ObjectIndex:
         self.selecting: dict[str, list[ObjectFacts]] = defaultdict(list)  # ns -> Service/PDB
         self.autoscalers: dict[ObjectRef, list[ObjectFacts]] = defaultdict(list)
         self.bindings: dict[ObjectRef, list[ObjectFacts]] = defaultdict(list)
-        self.endpoints: dict[tuple[str, str], list[ObjectFacts]] = defaultdict(list)
+        # (namespace, Service) -> its Endpoints and EndpointSlices. Built when first needed
+        # (a Service without a selector): a cluster holds one or two per Service.
+        self._endpoints: dict[tuple[str, str], list[ObjectFacts]] | None = None
         self.claims: dict[str, list[ObjectFacts]] = defaultdict(list)
         for fact in facts:
             self.add(fact)
@@ -78,8 +80,8 @@ class ObjectIndex:
             self.autoscalers[fact.scale_target].append(fact)
         for subject in fact.subjects:
             self.bindings[subject].append(fact)
-        if fact.service_name and fact.ref.kind in ("Endpoints", "EndpointSlice"):
-            self.endpoints[(fact.ref.namespace, fact.service_name)].append(fact)
+        if self._endpoints is not None and _serves_endpoints(fact):
+            self._endpoints[(fact.ref.namespace, str(fact.service_name))].append(fact)
         if (fact.ref.group, fact.ref.kind) == ("", "PersistentVolumeClaim"):
             self.claims[fact.ref.namespace].append(fact)
 
@@ -131,9 +133,17 @@ class ObjectIndex:
         if (fact.ref.group, fact.ref.kind) == ("", "Service") and not fact.service_has_selector:
             found += [
                 Need(e, reasons.ENDPOINTS)
-                for e in self.endpoints.get((fact.ref.namespace, fact.ref.name), [])
+                for e in self._endpoints_of(fact.ref.namespace, fact.ref.name)
             ]
         return found, missing
+
+    def _endpoints_of(self, namespace: str, service: str) -> list[ObjectFacts]:
+        if self._endpoints is None:
+            self._endpoints = defaultdict(list)
+            for fact in self.by_ref.values():
+                if _serves_endpoints(fact):
+                    self._endpoints[(fact.ref.namespace, str(fact.service_name))].append(fact)
+        return self._endpoints.get((namespace, service), [])
 
     def _granted_crds(self, bindings: list[ObjectFacts]) -> list[Need]:
         """CRDs that exist among those named by the roles ``bindings`` grant: an operator's
@@ -152,6 +162,10 @@ class ObjectIndex:
         return found
 
 
+def _serves_endpoints(fact: ObjectFacts) -> bool:
+    return bool(fact.service_name) and fact.ref.kind in ("Endpoints", "EndpointSlice")
+
+
 def plan_export(index: ObjectIndex, request: SelectionRequest) -> ExportPlan:
     """What goes into the bundle, what is left out (with reasons), and warnings."""
     warnings: list[ManifestWarning] = []
@@ -167,7 +181,8 @@ def plan_export(index: ObjectIndex, request: SelectionRequest) -> ExportPlan:
             )
         else:
             chosen, referrals = {ref: index.by_ref[ref] for ref in base}, {}
-    chosen = {ref: f for ref, f in chosen.items() if _kind_allowed(f, request)}
+    if request.include_kinds is not None or request.exclude_kinds:
+        chosen = {ref: f for ref, f in chosen.items() if _kind_allowed(f, request)}
     exported: dict[ObjectRef, ObjectFacts] = {}
     skipped: list[tuple[ObjectFacts, str]] = []
     for ref in sorted(chosen):
@@ -180,11 +195,38 @@ def plan_export(index: ObjectIndex, request: SelectionRequest) -> ExportPlan:
         exported=exported,
         skipped=skipped,
         warnings=warnings,
-        reasons={
-            ref: base[ref] if ref in base else reasons.chosen(referrals[ref], exported)
-            for ref in exported
-        },
+        reasons=_Reasons(exported, base, referrals),
     )
+
+
+class _Reasons(Mapping[ObjectRef, str]):
+    """Why each exported object is in: the selection's own reason for what it selected, else
+    the closure's, picked when asked. A namespace's worth of objects would otherwise hold a
+    second table of the same reasons as the selection's."""
+
+    def __init__(
+        self,
+        exported: dict[ObjectRef, ObjectFacts],
+        base: dict[ObjectRef, str],
+        referrals: dict[ObjectRef, list[Referral]],
+    ) -> None:
+        self._exported = exported
+        self._base = base
+        self._referrals = referrals
+
+    def __getitem__(self, ref: ObjectRef) -> str:
+        if ref not in self._exported:
+            raise KeyError(ref)
+        reason = self._base.get(ref)
+        if reason is None:
+            reason = reasons.chosen(self._referrals[ref], self._exported)
+        return reason
+
+    def __iter__(self) -> Iterator[ObjectRef]:
+        return iter(self._exported)
+
+    def __len__(self) -> int:
+        return len(self._exported)
 
 
 def _root(index: ObjectIndex, ref: ObjectRef) -> ObjectFacts:
@@ -250,19 +292,24 @@ def _closure(
     (breadth first: the fewest steps), for ``reasons.chosen`` to pick from, so that the
     reason never depends on the order of the queue."""
     chosen = {ref: index.by_ref[ref] for ref in base}
-    depth = dict.fromkeys(base, 0)
+    added_at: dict[ObjectRef, int] = {}  # steps from the base; the base itself is at 0
+
+    def depth(ref: ObjectRef) -> int | None:
+        return 0 if ref in base else added_at.get(ref)
+
     referrals: dict[ObjectRef, list[Referral]] = defaultdict(list)
     queue = deque(chosen[ref] for ref in sorted(base))
     while queue:
         fact = queue.popleft()
         found, missing = index.dependencies(fact, cluster_scoped_only=cluster_scoped_only)
+        step = (depth(fact.ref) or 0) + 1
         for need in found:
             target = need.target.ref
             if target not in chosen and accepts(need.target):
                 chosen[target] = need.target
-                depth[target] = depth[fact.ref] + 1
+                added_at[target] = step
                 queue.append(need.target)
-            if depth.get(target) == depth[fact.ref] + 1:
+            if depth(target) == step:
                 referrals[target].append((fact.ref, need))
         if warnings is not None:
             warnings.extend(

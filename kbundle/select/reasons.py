@@ -8,6 +8,7 @@ every run (``chosen``), whatever order the cluster listed objects in.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
@@ -91,7 +92,9 @@ def root(ref: ObjectRef) -> str:
     return f"root: --object {named(ref)}"
 
 
+@functools.cache
 def in_namespace(namespace: str, *, labelled: bool) -> str:
+    """One string per namespace, shared by its objects (a plan holds one per object)."""
     return f"selected: namespace {namespace}" + (", matching -l" if labelled else "")
 
 

@@ -181,23 +181,33 @@ def export_bundle(
             compression_level=request.compression_level,
             tmp_dir=work,
         ) as writer:
-            files, levels, notes = _write_object_files(
-                snapshot, plan, request.clean, request.secrets, writer
-            )
-            manifest = Manifest(
-                tool_version=__version__,
-                created_at=request.created_at.strftime(CREATED_AT_FORMAT),
-                source=SourceInfo(context=snapshot.context, server_version=snapshot.server_version),
-                selection=request.info,
-                levels=levels,
-                files=tuple(files),
-                skipped=_skip_counts(plan, snapshot),
-                warnings=_sorted_unique([*snapshot.warnings, *plan.warnings, *notes]),
-                secrets=_secrets_info(request.secrets, files),
-                cluster_scoped=_cluster_scoped(plan),
-            )
+            manifest = _write_objects(snapshot, plan, request, writer)
+            # The facts of a whole cluster are not needed to compress what is written: let
+            # them go first, so that the compressor's buffers do not come on top of them.
+            del snapshot, plan
             writer.finish(manifest, signer=request.signer)
     return manifest
+
+
+def _write_objects(
+    snapshot: Snapshot, plan: ExportPlan, request: ExportRequest, writer: BundleWriter
+) -> Manifest:
+    """Write the object files of ``plan``; return the manifest that describes them."""
+    files, levels, notes = _write_object_files(
+        snapshot, plan, request.clean, request.secrets, writer
+    )
+    return Manifest(
+        tool_version=__version__,
+        created_at=request.created_at.strftime(CREATED_AT_FORMAT),
+        source=SourceInfo(context=snapshot.context, server_version=snapshot.server_version),
+        selection=request.info,
+        levels=levels,
+        files=tuple(files),
+        skipped=_skip_counts(plan, snapshot),
+        warnings=_sorted_unique([*snapshot.warnings, *plan.warnings, *notes]),
+        secrets=_secrets_info(request.secrets, files),
+        cluster_scoped=_cluster_scoped(plan),
+    )
 
 
 def _scope(selection: SelectionRequest) -> Scope:
@@ -247,7 +257,7 @@ def _write_object_files(
     )
     by_resource: dict[str, list[ObjectRef]] = defaultdict(list)
     for ref in plan.exported:
-        by_resource[snapshot.resource_of[ref]].append(ref)
+        by_resource[snapshot.resource_key_of(plan.exported[ref])].append(ref)
     placed = {key: _level_of(key, refs, snapshot, plan) for key, refs in by_resource.items()}
 
     files: list[FileEntry] = []

@@ -1,0 +1,86 @@
+"""Small, shared values for facts: a cluster's worth of facts stays in memory while it is read.
+
+Equal values are stored once (the label sets of a Deployment's pods, the references of every
+workload in a namespace, a ConfigMap and each ref naming it), and a label set is one flat
+tuple rather than a dict: at 80,000 listed objects a dict per label set, and the tuple that
+keyed its sharing, were 7 MiB of the export's peak.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from kbundle.core.model import ObjectRef
+
+_SHARED: dict[Any, Any] = {}
+_SHARED_LIMIT = 1 << 18  # entries; past it the table starts afresh (sharing is only a saving)
+
+
+def shared(value: Any) -> Any:
+    """One instance per distinct (hashable) value."""
+    if len(_SHARED) >= _SHARED_LIMIT:
+        _SHARED.clear()
+    return _SHARED.setdefault(value, value)
+
+
+def shared_ref(ref: ObjectRef) -> ObjectRef:
+    """``ref`` with interned group, kind and namespace, one instance per distinct ref."""
+    one: ObjectRef = shared(ref.interned())
+    return one
+
+
+def forget_shared() -> None:
+    """Drop the table once a read is complete: values already shared stay shared, and the
+    table (megabytes at cluster scale) goes back to the system before selection starts."""
+    _SHARED.clear()
+
+
+class Labels(Mapping[str, str]):
+    """An immutable label set kept as one flat ``(key, value, key, value...)`` tuple. Label
+    sets are small, so a lookup scans; equal to any mapping with the same items."""
+
+    __slots__ = ("_flat",)
+
+    def __init__(self, flat: tuple[str, ...] = ()) -> None:
+        self._flat = flat
+
+    def __getitem__(self, key: str) -> str:
+        flat = self._flat
+        for at in range(0, len(flat), 2):
+            if flat[at] == key:
+                return flat[at + 1]
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._flat[::2])
+
+    def __len__(self) -> int:
+        return len(self._flat) // 2
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Labels):
+            return self._flat == other._flat
+        if isinstance(other, Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((Labels, self._flat))
+
+    def __repr__(self) -> str:
+        return f"Labels({dict(self.items())!r})"
+
+
+NO_LABELS = Labels()
+
+
+def labels_of(labels: Any) -> Labels:
+    """Labels as a shared, never-mutated mapping (facts are frozen), keys and values interned
+    (a handful of distinct keys and values recur across a cluster)."""
+    if not labels:
+        return NO_LABELS
+    flat = tuple(sys.intern(str(part)) for pair in labels.items() for part in pair)
+    one: Labels = shared(Labels(flat))
+    return one

@@ -1,0 +1,81 @@
+"""The export's index of what it read: one entry per object when two groups serve it, the
+resource each object came from without a table per object, and label sets kept compact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kbundle.cluster import ApiResource
+from kbundle.core.spool import SpooledMapping
+from kbundle.select.compact import Labels, labels_of
+from kbundle.select.facts import ObjectFacts, facts_of
+from kbundle.select.snapshot import (
+    Snapshot,
+    _deduplicated_index,
+    _unambiguous_types,
+    resource_key,
+)
+
+VERBS = frozenset({"list", "get"})
+BETA = ApiResource("extensions", "v1beta1", "ingresses", "Ingress", True, VERBS)
+GA = ApiResource("networking.k8s.io", "v1", "ingresses", "Ingress", True, VERBS)
+
+
+def _ingress(api_version: str, name: str, uid: str) -> dict[str, Any]:
+    meta = {"name": name, "namespace": "shop", "uid": uid}
+    return {"apiVersion": api_version, "kind": "Ingress", "metadata": meta}
+
+
+def _read(resources: list[ApiResource], listed: dict[str, list[ObjectFacts]]) -> Snapshot:
+    by_key = {resource_key(r): r for r in resources}
+    by_type = _unambiguous_types(by_key)
+    index, resource_of = _deduplicated_index(listed, by_key, by_type)
+    return Snapshot(
+        server_version="v",
+        context="ctx",
+        index=index,
+        resources=by_key,
+        stored=SpooledMapping(),
+        custom_resource_kinds=frozenset(),
+        resource_by_type=by_type,
+        resource_of=resource_of,
+    )
+
+
+def test_an_object_two_groups_serve_is_indexed_once_at_its_most_stable_version() -> None:
+    listed = {
+        resource_key(BETA): [facts_of(_ingress("extensions/v1beta1", "web", "u1"))],
+        resource_key(GA): [facts_of(_ingress("networking.k8s.io/v1", "web", "u1"))],
+    }
+    snapshot = _read([BETA, GA], listed)
+    (fact,) = snapshot.index.by_ref.values()
+    assert fact.api_version == "networking.k8s.io/v1"
+    assert snapshot.resource_key_of(fact) == resource_key(GA)
+    assert snapshot.resource_of == {}  # each type has one resource: no table per object
+
+
+def test_objects_of_a_type_two_resources_list_keep_their_resource_by_ref() -> None:
+    other = ApiResource("networking.k8s.io", "v1", "legacyingresses", "Ingress", True, VERBS)
+    listed = {
+        resource_key(GA): [facts_of(_ingress("networking.k8s.io/v1", "a", "u1"))],
+        resource_key(other): [facts_of(_ingress("networking.k8s.io/v1", "b", "u2"))],
+    }
+    snapshot = _read([GA, other], listed)
+    keys = {f.ref.name: snapshot.resource_key_of(f) for f in snapshot.index.by_ref.values()}
+    assert keys == {"a": resource_key(GA), "b": resource_key(other)}
+
+
+def test_a_label_set_reads_like_the_mapping_it_came_from() -> None:
+    labels = labels_of({"app": "web", "tier": "front"})
+    assert labels == {"app": "web", "tier": "front"}
+    assert labels["tier"] == "front" and labels.get("zone") is None
+    assert "app" in labels and "web" not in labels
+    assert list(labels) == ["app", "tier"] and len(labels) == 2
+    assert labels != {"app": "web"}
+
+
+def test_equal_label_sets_are_one_instance_and_an_empty_one_is_falsy() -> None:
+    first = labels_of({"app": "web"})
+    assert labels_of({"app": "web"}) is first
+    assert hash(first) == hash(Labels(("app", "web")))
+    assert not labels_of({}) and labels_of(None) == {}
