@@ -23,6 +23,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from kbundle.apply.decide import Verdict, after_write, decide, not_served
 from kbundle.apply.live import LiveObjects, LiveView
@@ -39,7 +40,9 @@ from kbundle.apply.writes import Writer
 from kbundle.cluster import ApiError, Cluster, KindNotServed, Unreachable
 from kbundle.core.errors import UsageError
 from kbundle.core.model import Object, ObjectRef, ProgressCallback, is_sealed, is_secret_object
-from kbundle.core.spool import heads_of
+from kbundle.core.spool import Head, heads_of
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 32  # objects per worker task
@@ -50,6 +53,10 @@ class LevelObjects:
     number: int
     name: str
     objects: Sequence[Object]
+    # The refs the objects' ownerReferences may point at (``owner_candidates``), when whoever
+    # built the level knew them: the import then keeps the destination UIDs of those alone,
+    # not of every object it writes. None: not known, every UID is kept.
+    owners: frozenset[ObjectRef] | None = None
 
 
 @dataclass
@@ -108,6 +115,8 @@ class Importer:
     def run(self, levels: Sequence[LevelObjects]) -> list[Outcome]:
         refuse_sealed_secrets(levels)  # before any request
         self._total = sum(len(level.objects) for level in levels)
+        if all(level.owners is not None for level in levels):
+            self._owners.keep_only(frozenset().union(*(level.owners or () for level in levels)))
         self._bundle_custom_kinds = {
             (str(o["spec"].get("group")), str((o["spec"].get("names") or {}).get("kind")))
             for level in levels
@@ -146,7 +155,7 @@ class Importer:
         batch = max(1, min(MAX_BATCH, len(level.objects) // (4 * self.options.parallel or 1)))
         results = workers.map(
             functools.partial(self._apply_batch, level.number),
-            _batches(level.objects, batch),
+            _batches(zip(heads_of(level.objects), level.objects, strict=True), batch),
         )
         with self._lock:
             self.outcomes += [outcome for outcomes in results for outcome in outcomes]
@@ -159,29 +168,26 @@ class Importer:
             "level %d %s: %d objects not attempted", level.number, level.name, len(level.objects)
         )
         reason = f"not attempted: {self.gave_up}"
-        for obj in level.objects:
-            self._record_progress(obj)
-            self.outcomes.append(
-                Outcome(
-                    level.number, ObjectRef.of(obj), str(obj.get("apiVersion")), Action.FAIL, reason
-                )
-            )
+        for api_version, ref in heads_of(level.objects):
+            self._record_progress(ref)
+            self.outcomes.append(Outcome(level.number, ref, api_version, Action.FAIL, reason))
 
-    def _record_progress(self, obj: Object) -> None:
+    def _record_progress(self, ref: ObjectRef) -> None:
         with self._lock:
             self._done += 1
             done = self._done
         if self.progress is not None:
-            self.progress(done, self._total, str(ObjectRef.of(obj)))
+            self.progress(done, self._total, str(ref))
 
     # -- one object -------------------------------------------------------------------------
 
-    def _apply_batch(self, level: int, objects: Sequence[Object]) -> list[Outcome]:
-        return [self._apply_one(level, obj) for obj in objects]
+    def _apply_batch(self, level: int, items: Sequence[tuple[Head, Object]]) -> list[Outcome]:
+        return [self._apply_one(level, obj, head) for head, obj in items]
 
-    def _apply_one(self, level: int, obj: Object) -> Outcome:
-        ref = ObjectRef.of(obj)
-        api_version = str(obj.get("apiVersion", ""))
+    def _apply_one(self, level: int, obj: Object, head: Head) -> Outcome:
+        # The outcome keeps the head's interned apiVersion and ref, already in memory for
+        # the whole run, rather than five new strings per object from the object's copy.
+        api_version, ref = head
         seen = Observation(level, ref, obj)
         try:
             with self._pace.slot():
@@ -199,7 +205,7 @@ class Importer:
             seen.error = error
             return self._failed(level, ref, api_version, describe(error))
         finally:
-            self._record_progress(obj)
+            self._record_progress(ref)
             if self._observer is not None:
                 self._observer(seen)
 
@@ -283,9 +289,9 @@ def refuse_sealed_secrets(levels: Sequence[LevelObjects]) -> None:
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 
 
-def _batches(objects: Iterable[Object], size: int) -> Iterator[list[Object]]:
-    """``objects`` in lists of ``size`` (itertools.batched, from Python 3.12)."""
-    iterator = iter(objects)
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (itertools.batched, from Python 3.12)."""
+    iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
 

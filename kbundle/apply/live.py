@@ -32,6 +32,7 @@ def read_into(
         ref = ObjectRef.of(item)
         if not wanted(ref):
             return None
+        ref = ref.interned()  # a key for the whole run: shared group, kind and namespace
         item["metadata"].pop("managedFields", None)
         return ref, store.place_of(item)
 

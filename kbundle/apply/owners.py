@@ -33,10 +33,18 @@ class Owners:
         self._writer = writer
         self._retrier = retrier
         self._uids: dict[ObjectRef, str] = {}
+        self._wanted: frozenset[ObjectRef] | None = None  # None: every object's UID
         self._deferred: list[_Deferred] = []
         self._lock = threading.Lock()
 
+    def keep_only(self, owners: frozenset[ObjectRef]) -> None:
+        """Remember the UIDs of ``owners`` alone: the objects the import's ownerReferences
+        name. A UID per object written was 7 MiB at 50,000 objects, nearly all unasked."""
+        self._wanted = owners
+
     def remember(self, ref: ObjectRef, stored: Object) -> None:
+        if self._wanted is not None and ref not in self._wanted:
+            return
         uid = (stored.get("metadata") or {}).get("uid")
         if uid:
             with self._lock:

@@ -19,7 +19,7 @@ T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 500
 # Pages of a scan: each worker holds one page of whole objects at a time, so this bounds an
 # import's memory (16 workers x 250 objects) while costing the server few more requests.
-SCAN_PAGE_SIZE = 250
+SCAN_PAGE_SIZE = 100
 
 
 class KindNotServed(ClusterError):

@@ -9,7 +9,8 @@ webhook whose namespaceSelector decides is a warning, not a blocker. Objects imp
 send (already as the bundle wants them, or left alone by ``--existing skip``) meet no webhook.
 Webhooks reached by URL cannot be checked from here and are left out.
 
-Costs two lists, and one read of Endpoints per fail-closed webhook that matches.
+Costs two lists, and one read of Endpoints per fail-closed webhook that matches; the
+bundle's objects are read only when the destination has such a webhook.
 """
 
 from __future__ import annotations
@@ -83,39 +84,64 @@ def webhook_matches(webhook: Mapping[str, Any], write: Write) -> bool | None:
 
 
 def check_webhooks(scene: Scene) -> list[Finding]:
-    writes = list(_writes(scene))
-    if not writes:
-        return []
-    findings = []
+    """One pass over the writes for every fail-closed webhook the destination has (most
+    have none, and then no object is read at all); per webhook, only the refs it matches."""
+    webhooks: list[tuple[str, Object, dict[str, Any]]] = []
+    unreadable: list[tuple[str, ApiError]] = []
     for kind, how in CONFIGURATIONS:
         try:
             configurations = scene.list_all(ADMISSION, kind) or []
         except ApiError as error:
-            scene.not_checked(f"{kind}s", error)
+            unreadable.append((f"{kind}s", error))
             continue
         for configuration in configurations:
-            for webhook in configuration.get("webhooks") or []:
-                found = _check_one(scene, how, configuration, webhook, writes)
-                if found is not None:
-                    findings.append(found)
+            webhooks += [
+                (how, configuration, webhook)
+                for webhook in configuration.get("webhooks") or []
+                if _fails_closed_on_a_service(webhook)
+            ]
+    surely: list[list[ObjectRef]] = [[] for _ in webhooks]
+    maybe: list[list[ObjectRef]] = [[] for _ in webhooks]
+    writes = 0
+    for ref, write in _writes(scene) if webhooks or unreadable else ():
+        writes += 1
+        if not webhooks:
+            break  # one write is enough to say what could not be checked
+        for number, (_, _, webhook) in enumerate(webhooks):
+            answer = webhook_matches(webhook, write)
+            if answer:
+                surely[number].append(ref)
+            elif answer is None:
+                maybe[number].append(ref)
+    if not writes:
+        return []
+    for what, refused in unreadable:
+        scene.not_checked(what, refused)
+    findings = []
+    for (how, configuration, webhook), sure, unsure in zip(webhooks, surely, maybe, strict=True):
+        found = _check_one(scene, (how, configuration, webhook), sorted(sure), sorted(unsure))
+        if found is not None:
+            findings.append(found)
     return findings
+
+
+def _fails_closed_on_a_service(webhook: dict[str, Any]) -> bool:
+    service = (webhook.get("clientConfig") or {}).get("service")
+    return webhook.get("failurePolicy", "Fail") == "Fail" and isinstance(service, dict)
 
 
 def _check_one(
     scene: Scene,
-    how: str,
-    configuration: Object,
-    webhook: dict[str, Any],
-    writes: list[tuple[ObjectRef, Write]],
+    found: tuple[str, Object, dict[str, Any]],
+    surely: list[ObjectRef],
+    maybe: list[ObjectRef],
 ) -> Finding | None:
-    service = (webhook.get("clientConfig") or {}).get("service")
-    if webhook.get("failurePolicy", "Fail") != "Fail" or not isinstance(service, dict):
-        return None
-    answers = {ref: webhook_matches(webhook, write) for ref, write in writes}
-    surely = sorted(ref for ref, answer in answers.items() if answer)
-    maybe = sorted(ref for ref, answer in answers.items() if answer is None)
+    """The finding for one webhook (how it is called, its configuration, itself) and the
+    writes it surely or maybe refuses: none when its Service has ready endpoints."""
     if not surely and not maybe:
         return None
+    how, configuration, webhook = found
+    service = (webhook.get("clientConfig") or {}).get("service") or {}
     namespace, name = str(service.get("namespace", "")), str(service.get("name", ""))
     try:
         if _has_ready_endpoints(scene, namespace, name):

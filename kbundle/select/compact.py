@@ -8,33 +8,49 @@ keyed its sharing, were 7 MiB of the export's peak.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kbundle.core.model import ObjectRef
 
-_SHARED: dict[Any, Any] = {}
+
+class _Table:
+    values: dict[Any, Any] | None = None  # None: not sharing (outside a cluster read)
+
+
+_SHARED = _Table()
 _SHARED_LIMIT = 1 << 18  # entries; past it the table starts afresh (sharing is only a saving)
 
 
+@contextlib.contextmanager
+def sharing() -> Iterator[None]:
+    """Share equal values while a cluster is read; the table (megabytes at cluster scale)
+    goes when the read is done, and values already shared stay shared. Outside, facts are
+    made one at a time (a preflight's) and nothing is kept. Sharing is only a saving: two
+    reads at once in one process share less, never wrongly."""
+    _SHARED.values = {}
+    try:
+        yield
+    finally:
+        _SHARED.values = None
+
+
 def shared(value: Any) -> Any:
-    """One instance per distinct (hashable) value."""
-    if len(_SHARED) >= _SHARED_LIMIT:
-        _SHARED.clear()
-    return _SHARED.setdefault(value, value)
+    """One instance per distinct (hashable) value while sharing; else ``value`` itself."""
+    table = _SHARED.values
+    if table is None:
+        return value
+    if len(table) >= _SHARED_LIMIT:
+        table.clear()
+    return table.setdefault(value, value)
 
 
 def shared_ref(ref: ObjectRef) -> ObjectRef:
     """``ref`` with interned group, kind and namespace, one instance per distinct ref."""
     one: ObjectRef = shared(ref.interned())
     return one
-
-
-def forget_shared() -> None:
-    """Drop the table once a read is complete: values already shared stay shared, and the
-    table (megabytes at cluster scale) goes back to the system before selection starts."""
-    _SHARED.clear()
 
 
 class Labels(Mapping[str, str]):

@@ -28,7 +28,7 @@ from kbundle.core.model import (
     group_kind,
 )
 from kbundle.core.spool import SpooledMapping
-from kbundle.select.compact import forget_shared
+from kbundle.select.compact import sharing
 from kbundle.select.facts import ObjectFacts, facts_of
 from kbundle.select.plan import ObjectIndex
 from kbundle.select.rules import NOT_EXPORTED_KINDS
@@ -120,7 +120,7 @@ def take_snapshot(
     facts_by_resource: dict[str, list[ObjectFacts]] = defaultdict(list)
     stored: SpooledMapping[ObjectRef] = SpooledMapping(spool)
     done = 0
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with sharing(), ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
             pool.submit(_read, cluster, r, ns, stored, crd_names.get((r.group, r.plural))): (r, ns)
             for r, ns in tasks
@@ -140,7 +140,6 @@ def take_snapshot(
                 progress(done, len(tasks), resource.group_resource)
         counts = list(pool.map(lambda r: _count(cluster, r, scope), to_count))
 
-    forget_shared()
     resources = {resource_key(r): r for r in to_read}
     by_type = _unambiguous_types(resources)
     index, resource_of = _deduplicated_index(facts_by_resource, resources, by_type)

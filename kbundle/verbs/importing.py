@@ -18,6 +18,7 @@ from kbundle.apply.engine import Importer, LevelObjects
 from kbundle.apply.live import LiveView
 from kbundle.apply.options import ApplyOptions, DryRunMode
 from kbundle.apply.outcome import Action, ImportReport, Outcome, sorted_outcomes
+from kbundle.apply.prepare import owner_candidates
 from kbundle.bundle.passphrase import PassphraseSource
 from kbundle.bundle.trust import ReadyBundle, TrustPolicy
 from kbundle.cluster import Cluster, open_cluster
@@ -168,6 +169,7 @@ def transformed_levels(
     names = {level.number: level.name for level in bundle.manifest.levels}
     # On disk, not in memory: a bundle's objects cost a small int each until applied.
     by_level: dict[int, ObjectSpool] = {}
+    owners: dict[int, set[ObjectRef]] = {}  # what each level's ownerReferences may name
     failures: list[Outcome] = []
     for entry in bundle.entries:
         for document in bundle.stream(entry):
@@ -188,10 +190,12 @@ def transformed_levels(
                     )
                 )
             spool = by_level.setdefault(entry.level, ObjectSpool())
+            named = owners.setdefault(entry.level, set())
             for result in results:
                 spool.append(result)
+                named.update(owner_candidates(result))
     levels = [
-        LevelObjects(number, names.get(number, str(number)), objects)
+        LevelObjects(number, names.get(number, str(number)), objects, frozenset(owners[number]))
         for number, objects in sorted(by_level.items())
     ]
     return levels, failures

@@ -9,7 +9,8 @@ import pytest
 
 from kbundle.apply.compare import satisfied_by
 from kbundle.apply.outcome import Action, ImportReport, Outcome
-from kbundle.apply.prepare import clear_cluster_ips, rebuild_owner_references
+from kbundle.apply.owners import Owners
+from kbundle.apply.prepare import clear_cluster_ips, owner_candidates, rebuild_owner_references
 from kbundle.core.errors import TransformError
 from kbundle.core.kinds import KEEP_CLUSTER_IPS
 from kbundle.core.model import Object, ObjectRef
@@ -156,6 +157,30 @@ def test_cluster_scoped_owners_are_found_too() -> None:
     uids = {ObjectRef("example.com", "Fleet", "", "storefront"): "fleet-uid"}
     rebuilt, _ = rebuild_owner_references(_owned(("example.com/v1", "Fleet")), uids.get)
     assert rebuilt["metadata"]["ownerReferences"][0]["uid"] == "fleet-uid"
+
+
+def test_the_owners_an_object_may_name_are_each_reference_in_its_namespace_and_cluster_wide() -> (
+    None
+):
+    obj = _owned(("example.com/v1", "Widget"), ("example.com/v1", "Fleet"))
+    assert set(owner_candidates(obj)) == {
+        ObjectRef("example.com", "Widget", "shop", "storefront"),
+        ObjectRef("example.com", "Widget", "", "storefront"),
+        ObjectRef("example.com", "Fleet", "shop", "storefront"),
+        ObjectRef("example.com", "Fleet", "", "storefront"),
+    }
+    assert list(owner_candidates({"metadata": {"name": "alone"}})) == []
+
+
+def test_only_the_uids_of_named_owners_are_kept_once_they_are_known() -> None:
+    owners = Owners(None, None, None)  # type: ignore[arg-type]  # remember/uid_of need none
+    widget = ObjectRef("example.com", "Widget", "shop", "storefront")
+    other = ObjectRef("", "ConfigMap", "shop", "settings")
+    owners.keep_only(frozenset({widget}))
+    owners.remember(widget, {"metadata": {"uid": "w-uid"}})
+    owners.remember(other, {"metadata": {"uid": "c-uid"}})
+    assert owners.uid_of(widget) == "w-uid"
+    assert owners.uid_of(other) is None
 
 
 class _Named:

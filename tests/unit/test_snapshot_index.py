@@ -7,7 +7,7 @@ from typing import Any
 
 from kbundle.cluster import ApiResource
 from kbundle.core.spool import SpooledMapping
-from kbundle.select.compact import Labels, labels_of
+from kbundle.select.compact import Labels, labels_of, sharing
 from kbundle.select.facts import ObjectFacts, facts_of
 from kbundle.select.snapshot import (
     Snapshot,
@@ -74,8 +74,15 @@ def test_a_label_set_reads_like_the_mapping_it_came_from() -> None:
     assert labels != {"app": "web"}
 
 
-def test_equal_label_sets_are_one_instance_and_an_empty_one_is_falsy() -> None:
-    first = labels_of({"app": "web"})
-    assert labels_of({"app": "web"}) is first
+def test_equal_label_sets_are_one_instance_while_a_cluster_is_read() -> None:
+    with sharing():
+        first = labels_of({"app": "web"})
+        assert labels_of({"app": "web"}) is first
     assert hash(first) == hash(Labels(("app", "web")))
     assert not labels_of({}) and labels_of(None) == {}
+
+
+def test_outside_a_read_nothing_is_kept_for_sharing() -> None:
+    first = labels_of({"app": "api"})
+    again = labels_of({"app": "api"})
+    assert again == first and again is not first
