@@ -40,6 +40,7 @@ from kbundle.apply.writes import Writer
 from kbundle.cluster import ApiError, Cluster, KindNotServed, Unreachable
 from kbundle.core.errors import UsageError
 from kbundle.core.model import Object, ObjectRef, ProgressCallback, is_sealed, is_secret_object
+from kbundle.core.progress import APPLYING, DRY_RUN, begin_phase
 from kbundle.core.spool import Head, heads_of
 
 T = TypeVar("T")
@@ -114,6 +115,7 @@ class Importer:
 
     def run(self, levels: Sequence[LevelObjects]) -> list[Outcome]:
         refuse_sealed_secrets(levels)  # before any request
+        begin_phase(self.progress, DRY_RUN if self.options.dry else APPLYING)
         self._total = sum(len(level.objects) for level in levels)
         if all(level.owners is not None for level in levels):
             self._owners.keep_only(frozenset().union(*(level.owners or () for level in levels)))

@@ -32,7 +32,7 @@ __all__ = [
     "open_secrets",
     "require_signature",
 ]
-from kbundle.core.model import is_secret
+from kbundle.core.model import ProgressCallback, is_secret
 
 
 @dataclass(frozen=True)
@@ -89,10 +89,11 @@ def accept_bundle(
     policy: TrustPolicy = TrustPolicy(),
     *,
     limits: Limits = DEFAULT_LIMITS,
+    progress: ProgressCallback | None = None,
 ) -> ReadyBundle:
     """Verify ``source`` into the empty private folder ``workdir``, then check its signature
     and open its Secrets as ``policy`` asks: the only way to a ``ReadyBundle``."""
-    verified = verify_bundle(source, workdir, limits)
+    verified = verify_bundle(source, workdir, limits, progress)
     signed_by = require_signature(verified, policy.trusted_keys)
     if policy.passphrase is not None:
         verified = open_secrets(verified, policy.passphrase)

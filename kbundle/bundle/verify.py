@@ -34,6 +34,7 @@ from kbundle.core.model import (
     FileEntry,
     LevelInfo,
     Manifest,
+    ProgressCallback,
     SelectionInfo,
     group_kind,
     group_of,
@@ -43,6 +44,7 @@ from kbundle.core.model import (
     version_of,
 )
 from kbundle.core.names import NAMESPACE_NAME, object_name_problem
+from kbundle.core.progress import VERIFYING, Every, begin_phase
 from kbundle.core.schemas import SCHEMAS, packaged_schema
 from kbundle.core.spool import ObjectSpool
 
@@ -133,9 +135,13 @@ class VerifiedBundle:
 
 
 def verify_bundle(
-    source: Path | BinaryIO, workdir: Path, limits: Limits = DEFAULT_LIMITS
+    source: Path | BinaryIO,
+    workdir: Path,
+    limits: Limits = DEFAULT_LIMITS,
+    progress: ProgressCallback | None = None,
 ) -> VerifiedBundle:
-    """Extract ``source`` into the empty private folder ``workdir`` and check everything."""
+    """Extract ``source`` into the empty private folder ``workdir`` and check everything;
+    ``progress`` counts the objects checked."""
     members = {member.name: member for member in extract_bundle(source, workdir, limits)}
     names = list(members)
     _check_position(names, MANIFEST, 0)
@@ -149,9 +155,13 @@ def verify_bundle(
     keep = sum(entry.size for entry in entries) <= KEEP_PARSED_BYTES
     parsed: dict[str, Sequence[dict[str, Any]]] = {}
     cluster_scoped: set[tuple[str, str]] = set()  # (group kind, name) the bundle holds
+    begin_phase(progress, VERIFYING)
+    checked = Every(progress, sum(entry.objects for entry in entries))
     for entry in entries:
         kept: list[dict[str, Any]] | ObjectSpool = [] if keep else ObjectSpool()
-        _check_documents(entry, members[entry.path], manifest, cluster_scoped, kept)
+        _check_documents(
+            entry, members[entry.path], manifest, cluster_scoped, kept, checked=checked
+        )
         parsed[entry.path] = kept
     _check_cluster_scoped_reasons(manifest, cluster_scoped)
     secrets = secret_objects(entries)  # each entry's count was checked against its documents
@@ -390,6 +400,8 @@ def _check_documents(
     manifest: Manifest,
     cluster_scoped: set[tuple[str, str]],
     kept: list[dict[str, Any]] | ObjectSpool,
+    *,
+    checked: Every,
 ) -> None:
     """Every document of one file, read as a stream: its shape, once each, within the
     selection, Secrets sealed as said; the names of cluster-scoped objects are added to
@@ -415,6 +427,7 @@ def _check_documents(
             if secrets:
                 _check_secret(entry, number, document, manifest)
             kept.append(document)
+            checked.advance(entry.path)
     except (yaml.YAMLError, ValueError) as error:
         raise BundleFormatError(f"{entry.path}: {describe_error(error)}") from None
     if number != entry.objects:

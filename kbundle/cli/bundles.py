@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kbundle.cli.command import command
+from kbundle.cli.console import with_progress
 from kbundle.cli.options import REMOTE, TRUST, BundleArgument
 from kbundle.cli.streams import bundle_source
 from kbundle.remote.refs import RemoteOptions
@@ -36,7 +37,8 @@ def verify(
     from kbundle.verbs.verify import VerifyOptions  # noqa: PLC0415
     from kbundle.verbs.verify import verify as run  # noqa: PLC0415
 
-    result = run(VerifyOptions(bundle_source(bundle, remote), require_signature))
+    options = VerifyOptions(bundle_source(bundle, remote), require_signature)
+    result = with_progress(lambda progress: run(options, progress=progress), "verifying")
     print(report.verified_summary(bundle, result.manifest))
     print(report.signature_line(result.signature, trusted=bool(require_signature)))
     print(report.secrets_line(result.manifest))

@@ -41,7 +41,9 @@ def show(line: str) -> None:
 
 
 def with_progress(run: Callable[[Progress | None], T], description: str) -> T:
-    """Run ``run`` with a progress bar on a terminal, silently otherwise."""
+    """Run ``run`` with a progress bar on a terminal, silently otherwise. Each phase the
+    work announces (``core.progress``) gets a bar of its own: its name, count, rate and
+    time left, in place of the last phase's."""
     if not err().is_terminal:
         return run(None)
     from rich.progress import (  # noqa: PLC0415 - start-up time
@@ -65,12 +67,23 @@ def with_progress(run: Callable[[Progress | None], T], description: str) -> T:
         console=err(),
         transient=True,
     ) as bar:
-        task = bar.add_task(description, total=None, what="")
+        return run(_PhasedBar(bar, description))
 
-        def advance(done: int, total: int, what: str) -> None:
-            bar.update(task, completed=done, total=total, what=what)
 
-        return run(advance)
+class _PhasedBar:
+    """The progress callback the verbs get: counts for the current phase's task; a new
+    phase replaces the task, so that rate and time left restart with it."""
+
+    def __init__(self, bar: Any, description: str) -> None:
+        self._bar = bar
+        self._task = bar.add_task(description, total=None, what="")
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        self._bar.update(self._task, completed=done, total=total, what=what)
+
+    def phase(self, name: str) -> None:
+        self._bar.remove_task(self._task)
+        self._task = self._bar.add_task(name, total=None, what="")
 
 
 def _rate_column() -> Any:

@@ -13,6 +13,7 @@ from kbundle.apply.live import LiveView
 from kbundle.apply.options import ApplyOptions
 from kbundle.cluster import Cluster
 from kbundle.core.errors import KbundleError
+from kbundle.core.model import ProgressCallback
 from kbundle.preflight.mode import PreflightMode
 from kbundle.preflight.model import PreflightReport
 from kbundle.preflight.runner import run_preflight
@@ -37,13 +38,17 @@ def check_before_import(
     levels: Sequence[LevelObjects],
     apply: ApplyOptions,
     mode: PreflightMode = PreflightMode.WARN,
+    *,
     on_live: Callable[[LiveView], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> PreflightReport | None:
     """The quick checks for ``levels`` as ``apply`` would import them: None when ``mode`` is
     off; with strict, PreflightBlocked when any blocker was found (before any write)."""
     if mode is PreflightMode.OFF:
         return None
-    report = run_preflight(cluster, levels, thorough=False, apply=apply, on_live=on_live)
+    report = run_preflight(
+        cluster, levels, thorough=False, apply=apply, on_live=on_live, progress=progress
+    )
     if mode is PreflightMode.STRICT and report.blockers:
         raise PreflightBlocked(report)
     return report

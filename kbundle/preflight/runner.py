@@ -57,7 +57,7 @@ def run_preflight(
     refuse_sealed_secrets(levels)  # before any request, as import
     workers = Workers(max(1, apply.parallel))
     try:
-        scene = gather(cluster, levels, apply, workers)
+        scene = gather(cluster, levels, apply, workers, progress)
         findings: list[Finding] = []
         for check in CHECKS:
             found = check(scene)

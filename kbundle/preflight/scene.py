@@ -24,7 +24,8 @@ from kbundle.apply.workers import Workers
 from kbundle.cluster import ApiError, ApiResource, Cluster
 from kbundle.cluster.retry import with_retries
 from kbundle.core.kinds import NAMESPACE
-from kbundle.core.model import Object, ObjectRef
+from kbundle.core.model import Object, ObjectRef, ProgressCallback
+from kbundle.core.progress import READING_DESTINATION, Tally, begin_phase
 from kbundle.core.spool import SpooledMapping, heads_of
 from kbundle.preflight.model import Code, Finding, Severity
 
@@ -220,10 +221,14 @@ class Scene:
 
 
 def gather(
-    cluster: Cluster, levels: Sequence[LevelObjects], apply: ApplyOptions, workers: Workers
+    cluster: Cluster,
+    levels: Sequence[LevelObjects],
+    apply: ApplyOptions,
+    workers: Workers,
+    progress: ProgressCallback | None = None,
 ) -> Scene:
     """Read what the checks share: discovery, namespaces, and the live objects of the
-    bundle's kinds in the namespaces that exist."""
+    bundle's kinds in the namespaces that exist (``progress`` counts the lists)."""
     planned = [
         Planned(level.number, ref, _Reader(level.objects, index), api_version)
         for level in levels
@@ -239,7 +244,7 @@ def gather(
         }
     except ApiError:
         pass  # None: each check says what it could not check without them
-    _load_live(scene)
+    _load_live(scene, progress)
     return scene
 
 
@@ -307,7 +312,7 @@ def _served_by_crd(crd: Object) -> list[KindInfo]:
     ]
 
 
-def _load_live(scene: Scene) -> None:
+def _load_live(scene: Scene, progress: ProgressCallback | None) -> None:
     """One list per served kind and namespace that exists (or may: unreadable namespaces),
     concurrently, keeping the objects the bundle writes; where a list is refused, each
     object is read on its own; what cannot be read either is unknown, not absent."""
@@ -321,6 +326,9 @@ def _load_live(scene: Scene) -> None:
         key = (info.resource.path(), p.ref.namespace)
         wanted.setdefault(key, (info.resource, []))[1].append(p.ref)
 
+    begin_phase(progress, READING_DESTINATION)
+    lists = Tally(progress, len(wanted))
+
     def listed(key: tuple[str, str]) -> bool:
         """Page by page to disk, keeping only what the bundle writes; False: refused."""
         resource = wanted[key][0]
@@ -330,6 +338,8 @@ def _load_live(scene: Scene) -> None:
             )
         except ApiError:
             return False
+        finally:
+            lists.advance(resource.group_resource)
         return True
 
     unlisted: list[tuple[ApiResource, ObjectRef]] = []

@@ -27,6 +27,7 @@ from kbundle.core.model import (
     SkipCount,
     group_kind,
 )
+from kbundle.core.progress import LISTING, begin_phase
 from kbundle.core.spool import SpooledMapping
 from kbundle.select.compact import sharing
 from kbundle.select.facts import ObjectFacts, facts_of
@@ -96,6 +97,7 @@ def take_snapshot(
 ) -> Snapshot:
     """List everything in ``scope``, objects to a spool in the folder ``spool``; return the
     index of what was found."""
+    begin_phase(progress, LISTING)
     discovery = cluster.discovery(refresh=True)
     warnings = [
         ManifestWarning(

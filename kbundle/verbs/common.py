@@ -100,9 +100,9 @@ def ready_bundle(
 
         with naming(bundle):
             local = fetch(bundle, work / "fetched", progress)
-            return accept_bundle(local, work / "bundle", policy)
+            return accept_bundle(local, work / "bundle", policy, progress=progress)
     with naming(bundle):
-        return accept_bundle(checked_source(bundle), work, policy)
+        return accept_bundle(checked_source(bundle), work, policy, progress=progress)
 
 
 def file_name(target: RemoteBundle) -> str:

@@ -67,7 +67,7 @@ def diff(options: DiffOptions, *, progress: ProgressCallback | None = None) -> D
     check_selection(options.selection)
     with scratch_folder("kbundle-diff-") as work:
         policy = TrustPolicy(options.require_signature, _passphrase_at_hand(options.passphrase))
-        ready = ready_bundle(options.bundle, work, policy)  # before any request
+        ready = ready_bundle(options.bundle, work, policy, progress)  # before any request
         cluster = open_cluster(
             options.cluster.kubeconfig, options.cluster.context, pool_size=options.parallel + 4
         )

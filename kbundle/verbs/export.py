@@ -42,6 +42,7 @@ from kbundle.core.model import (
     is_secret,
     secret_objects,
 )
+from kbundle.core.progress import WRITING, Every, begin_phase
 from kbundle.core.scratch import scratch_folder
 from kbundle.core.version import __version__
 from kbundle.select.plan import ExportPlan, SelectionRequest, plan_export
@@ -181,7 +182,7 @@ def export_bundle(
             compression_level=request.compression_level,
             tmp_dir=work,
         ) as writer:
-            manifest = _write_objects(snapshot, plan, request, writer)
+            manifest = _write_objects(snapshot, plan, request, writer, progress)
             # The facts of a whole cluster are not needed to compress what is written: let
             # them go first, so that the compressor's buffers do not come on top of them.
             del snapshot, plan
@@ -190,11 +191,15 @@ def export_bundle(
 
 
 def _write_objects(
-    snapshot: Snapshot, plan: ExportPlan, request: ExportRequest, writer: BundleWriter
+    snapshot: Snapshot,
+    plan: ExportPlan,
+    request: ExportRequest,
+    writer: BundleWriter,
+    progress: ProgressCallback | None,
 ) -> Manifest:
     """Write the object files of ``plan``; return the manifest that describes them."""
     files, levels, notes = _write_object_files(
-        snapshot, plan, request.clean, request.secrets, writer
+        snapshot, plan, request.clean, request.secrets, writer, progress=progress
     )
     return Manifest(
         tool_version=__version__,
@@ -246,6 +251,8 @@ def _write_object_files(
     options: CleanOptions,
     secrets: SecretsPolicy,
     writer: BundleWriter,
+    *,
+    progress: ProgressCallback | None,
 ) -> tuple[list[FileEntry], tuple[LevelInfo, ...], list[ManifestWarning]]:
     context = CleanContext(
         exported_uids=plan.exported_uids,
@@ -263,9 +270,12 @@ def _write_object_files(
     files: list[FileEntry] = []
     notes: list[ManifestWarning] = []
     kinds_by_level: dict[Level, set[str]] = defaultdict(set)
+    begin_phase(progress, WRITING)
+    written = Every(progress, len(plan.exported))
     for key in sorted(placed, key=lambda k: (placed[k].number, k)):
         resource, level = snapshot.resources[key], placed[key]
         seal = secrets.key if is_secret(resource.api_version, resource.kind) else None
+        cleaned = _cleaned(snapshot.objects_in_order(by_resource[key]), context, seal, notes)
         files.append(
             writer.add_object_file(
                 level=level.number,
@@ -273,7 +283,7 @@ def _write_object_files(
                 api_version=resource.api_version,
                 kind=resource.kind,
                 namespaced=resource.namespaced,
-                objects=_cleaned(snapshot.objects_in_order(by_resource[key]), context, seal, notes),
+                objects=_counted(cleaned, written, resource.group_kind),
             )
         )
         kinds_by_level[level].add(resource.group_kind)
@@ -282,6 +292,12 @@ def _write_object_files(
         for level, kinds in sorted(kinds_by_level.items(), key=lambda i: i[0].number)
     )
     return files, levels, notes
+
+
+def _counted(objects: Iterator[Object], written: Every, what: str) -> Iterator[Object]:
+    for obj in objects:
+        yield obj
+        written.advance(what)
 
 
 def _cleaned(

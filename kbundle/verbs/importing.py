@@ -24,6 +24,7 @@ from kbundle.bundle.trust import ReadyBundle, TrustPolicy
 from kbundle.cluster import Cluster, open_cluster
 from kbundle.core.errors import ExitCode, TransformError
 from kbundle.core.model import ObjectRef, ProgressCallback
+from kbundle.core.progress import READING_BUNDLE, Every, begin_phase
 from kbundle.core.scratch import scratch_folder
 from kbundle.core.spool import ObjectSpool
 from kbundle.preflight.gate import PreflightBlocked, check_before_import
@@ -85,6 +86,7 @@ def import_bundle(
             options.bundle,
             work,
             TrustPolicy(options.require_signature, options.passphrase),
+            progress,
         )
         cluster = open_cluster(
             options.cluster.kubeconfig,
@@ -129,7 +131,7 @@ def replay(
     bundle = ready.bundle
     context = TransformContext(manifest=bundle.manifest, discovery=cluster.discovery())
     only = chosen_objects(ready, selection, context.discovery, cluster.target.context)
-    levels, failures = transformed_levels(ready, transforms, context, only)
+    levels, failures = transformed_levels(ready, transforms, context, only, progress)
     log.info(
         "importing %d objects in %d levels into %s",
         sum(len(level.objects) for level in levels),
@@ -139,7 +141,9 @@ def replay(
     apply = apply_options(options, selection)
     try:
         read: list[LiveView] = []
-        found = check_before_import(cluster, levels, apply, preflight, on_live=read.append)
+        found = check_before_import(
+            cluster, levels, apply, preflight, on_live=read.append, progress=progress
+        )
     except PreflightBlocked as blocked:
         if on_preflight is not None:
             on_preflight(blocked.report)  # what stopped it, before the one-line error
@@ -162,6 +166,7 @@ def transformed_levels(
     transforms: Sequence[Transform],
     context: TransformContext,
     only: Container[ObjectRef] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> tuple[list[LevelObjects], list[Outcome]]:
     """The bundle's objects (those in ``only``, when given) by level after every transform;
     failures and objects a transform dropped as outcomes."""
@@ -171,8 +176,11 @@ def transformed_levels(
     by_level: dict[int, ObjectSpool] = {}
     owners: dict[int, set[ObjectRef]] = {}  # what each level's ownerReferences may name
     failures: list[Outcome] = []
+    begin_phase(progress, READING_BUNDLE)
+    read = Every(progress, sum(entry.objects for entry in bundle.entries))
     for entry in bundle.entries:
         for document in bundle.stream(entry):
+            read.advance(entry.path)
             ref = ObjectRef.of(document)
             if only is not None and ref not in only:
                 continue

@@ -67,6 +67,7 @@ def preflight(
             options.bundle,
             work,
             TrustPolicy(options.require_signature, options.passphrase),
+            progress,
         )
         ready.refuse_sealed_secrets()
         cluster = open_cluster(

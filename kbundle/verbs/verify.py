@@ -15,7 +15,7 @@ from pathlib import Path
 from kbundle.bundle.signing import Signature
 from kbundle.bundle.trust import TrustPolicy
 from kbundle.bundle.verify import parse_manifest
-from kbundle.core.model import Manifest
+from kbundle.core.model import Manifest, ProgressCallback
 from kbundle.core.reach import Reach, reach_of
 from kbundle.core.scratch import scratch_folder
 from kbundle.remote.refs import RemoteBundle
@@ -42,10 +42,11 @@ class VerifyResult:
     signed_by: str | None  # the trusted key that signed it, when one was required
 
 
-def verify(options: VerifyOptions) -> VerifyResult:
+def verify(options: VerifyOptions, *, progress: ProgressCallback | None = None) -> VerifyResult:
     """Check a bundle completely; a ``KbundleError`` names what does not hold."""
     with scratch_folder("kbundle-verify-") as work:
-        ready = ready_bundle(options.bundle, work, TrustPolicy(options.require_signature))
+        policy = TrustPolicy(options.require_signature)
+        ready = ready_bundle(options.bundle, work, policy, progress)
         return VerifyResult(
             display_name(options.bundle),
             ready.bundle.manifest,
