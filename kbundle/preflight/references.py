@@ -27,8 +27,8 @@ from kbundle.core.fieldpath import dicts
 from kbundle.core.kinds import containers, pod_spec
 from kbundle.core.model import Object, ObjectRef, group_kind
 from kbundle.preflight.model import Code, Finding, Severity, named
-from kbundle.preflight.scene import Planned, Scene
-from kbundle.select.facts import facts_of
+from kbundle.preflight.scene import Scene
+from kbundle.select.facts import NAMES_NOTHING, facts_of
 
 STORAGE_CLASS = ("storage.k8s.io", "StorageClass")
 CLASSES: dict[tuple[str, str], tuple[Code, str]] = {
@@ -62,14 +62,24 @@ DEFAULT_SCHEDULER = "default-scheduler"
 
 
 def check_references(scene: Scene) -> list[Finding]:
+    """One read of each object that can name anything (not ConfigMaps and Secrets, most of
+    a bundle): what it references, and the scheduler its pods ask for."""
     needed: dict[ObjectRef, set[ObjectRef]] = defaultdict(set)  # reference -> who names it
+    schedulers: dict[str, list[ObjectRef]] = defaultdict(list)  # other than the default
     for planned in scene.planned:
-        for ref in references_of(planned.obj):
+        if (planned.ref.group, planned.ref.kind) in NAMES_NOTHING:
+            continue
+        obj = planned.obj
+        for ref in references_of(obj):
             if not scene.in_bundle(ref):
                 needed[ref].add(planned.ref)
+        found = pod_spec(obj)
+        scheduler = (found[0] if found else {}).get("schedulerName")
+        if isinstance(scheduler, str) and scheduler and scheduler != DEFAULT_SCHEDULER:
+            schedulers[scheduler].append(planned.ref)
     findings = _classes(scene, needed)
     findings += _namespaced(scene, needed)
-    findings += _schedulers(scene.planned)
+    findings += _schedulers(schedulers)
     return findings
 
 
@@ -217,13 +227,7 @@ def _namespaced(scene: Scene, needed: dict[ObjectRef, set[ObjectRef]]) -> list[F
 # -- schedulers -----------------------------------------------------------------------------
 
 
-def _schedulers(planned: list[Planned]) -> list[Finding]:
-    by_name: dict[str, list[ObjectRef]] = defaultdict(list)
-    for p in planned:
-        found = pod_spec(p.obj)
-        name = (found[0] if found else {}).get("schedulerName")
-        if isinstance(name, str) and name and name != DEFAULT_SCHEDULER:
-            by_name[name].append(p.ref)
+def _schedulers(by_name: dict[str, list[ObjectRef]]) -> list[Finding]:
     return [
         Finding(
             Code.SCHEDULER_UNKNOWN,

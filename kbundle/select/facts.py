@@ -21,6 +21,9 @@ from kbundle.select.compact import NO_LABELS, labels_of, shared, shared_ref
 from kbundle.select.rules import intrinsic_reason
 
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
+# Kinds whose objects name nothing and run no pods, whatever they hold (the apiserver keeps
+# no other fields on them): a pass looking for references need not read them.
+NAMES_NOTHING = frozenset({("", "ConfigMap"), ("", "Secret")})
 _SECRET_REF_KEY = re.compile(r"(?i)^(.*secretref|secretkeyref|nodepublishsecretref)$")
 _CONFIG_MAP_REF_KEY = re.compile(r"(?i)^(.*configmapref|configmapkeyref)$")
 

@@ -197,8 +197,9 @@ def transformed_levels(
                         entry.level, ref, entry.api_version, Action.SKIP, "dropped by a transform"
                     )
                 )
-            spool = by_level.setdefault(entry.level, ObjectSpool())
-            named = owners.setdefault(entry.level, set())
+            if entry.level not in by_level:  # not setdefault: that made a file per object
+                by_level[entry.level], owners[entry.level] = ObjectSpool(), set()
+            spool, named = by_level[entry.level], owners[entry.level]
             for result in results:
                 spool.append(result)
                 named.update(owner_candidates(result))

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from kbundle.core.model import ObjectRef
-from kbundle.select.facts import facts_of
+from kbundle.select.facts import NAMES_NOTHING, facts_of
 from tests.sample_state import find, sample_objects
 
 OBJECTS = sample_objects()
@@ -151,3 +151,12 @@ def test_bindings_know_the_role_they_grant() -> None:
     assert facts_of(find(OBJECTS, "Role", "api-reader")).granted_crds == {
         ObjectRef("apiextensions.k8s.io", "CustomResourceDefinition", "", "widgets.example.com")
     }
+
+
+def test_configmaps_and_secrets_name_nothing_whatever_their_data_says() -> None:
+    data = {"secretName": "db", "configMapName": "settings", "serviceAccountName": "robot"}
+    for kind in ("ConfigMap", "Secret"):
+        obj = {"apiVersion": "v1", "kind": kind, "metadata": {"name": "x", "namespace": "a"}}
+        fact = facts_of({**obj, "data": data, "stringData": data})
+        assert ("", kind) in NAMES_NOTHING
+        assert fact.references == frozenset() and fact.pod_labels is None
