@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -154,14 +152,7 @@ def main() -> None:
     parser.add_argument("--namespaces", type=int, default=10)
     parser.add_argument("--bundle", type=Path, help="reuse this bundle; skips seeding/export")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, bench_import.interrupt)
-    try:
-        with tempfile.TemporaryDirectory(prefix="kbundle-bench-diff-") as work:
-            run(args, Path(work))
-    except bench_import.BenchError as error:
-        sys.exit(f"benchmark failed: {error}")
-    except KeyboardInterrupt:
-        sys.exit("interrupted; every cluster started was stopped")
+    bench_import.run_in_workdir("diff", lambda workdir: run(args, workdir))
 
 
 if __name__ == "__main__":

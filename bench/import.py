@@ -42,7 +42,7 @@ import threading
 import time
 import urllib.parse
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -535,24 +535,38 @@ def interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> None:
-    args = parse_args()
+def run_in_workdir(
+    name: str, body: Callable[[Path], None], *, keep: bool = False, kept: str = ""
+) -> None:
+    """Run ``body`` in a fresh work folder ``kbundle-bench-NAME-*``, removed afterwards
+    unless ``keep`` (then ``kept`` is said, with ``{workdir}`` and ``{clusters}`` filled
+    in). SIGTERM unwinds like Ctrl-C, so every cluster is stopped; a BenchError or an
+    interrupt ends the benchmark with one line."""
     signal.signal(signal.SIGTERM, interrupt)
+    prefix = f"kbundle-bench-{name}-"
     try:
-        if args.keep:
-            workdir = Path(tempfile.mkdtemp(prefix="kbundle-bench-import-"))
-            say(
-                f"--keep: everything stays in {workdir}; restart a stopped cluster with "
-                f"python -m testbed up NAME --root {workdir / 'clusters'}"
-            )
-            run(args, workdir)
+        if keep:
+            workdir = Path(tempfile.mkdtemp(prefix=prefix))
+            say(kept.format(workdir=workdir, clusters=workdir / "clusters"))
+            body(workdir)
         else:
-            with tempfile.TemporaryDirectory(prefix="kbundle-bench-import-") as work:
-                run(args, Path(work))
+            with tempfile.TemporaryDirectory(prefix=prefix) as work:
+                body(Path(work))
     except BenchError as error:
         sys.exit(f"benchmark failed: {error}")
     except KeyboardInterrupt:
         sys.exit("interrupted; every cluster started was stopped")
+
+
+def main() -> None:
+    args = parse_args()
+    run_in_workdir(
+        "import",
+        lambda workdir: run(args, workdir),
+        keep=args.keep,
+        kept="--keep: everything stays in {workdir}; restart a stopped cluster with "
+        "python -m testbed up NAME --root {clusters}",
+    )
 
 
 if __name__ == "__main__":

@@ -31,10 +31,8 @@ import http.client
 import importlib
 import json
 import os
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -367,29 +365,15 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     report(results, binaries)
 
 
-def interrupt(signum: int, frame: object) -> None:
-    """SIGTERM unwinds like Ctrl-C, so every cluster is stopped and its folder removed."""
-    raise KeyboardInterrupt
-
-
 def main() -> None:
     args = parse_args()
-    signal.signal(signal.SIGTERM, interrupt)
-    try:
-        if args.keep:
-            workdir = Path(tempfile.mkdtemp(prefix="kbundle-bench-scale-"))
-            say(
-                f"--keep: the sources and bundles stay in {workdir}; restart a source with "
-                f"python -m testbed up source-N --root {workdir / 'clusters'}"
-            )
-            run(args, workdir)
-        else:
-            with tempfile.TemporaryDirectory(prefix="kbundle-bench-scale-") as work:
-                run(args, Path(work))
-    except BenchError as error:
-        sys.exit(f"benchmark failed: {error}")
-    except KeyboardInterrupt:
-        sys.exit("interrupted; every cluster started was stopped")
+    bench_import.run_in_workdir(
+        "scale",
+        lambda workdir: run(args, workdir),
+        keep=args.keep,
+        kept="--keep: the sources and bundles stay in {workdir}; restart a source with "
+        "python -m testbed up source-N --root {clusters}",
+    )
 
 
 if __name__ == "__main__":

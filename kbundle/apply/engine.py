@@ -223,6 +223,13 @@ class Importer:
             seen.message = unusable
             return self._failed(level, ref, api_version, unusable)
         resource = self._live.resource(obj)
+        if self._observer is None and self._live.settled(resource, ref):
+            log.debug("%s: %s, %s (as the preflight found it)", ref, Verdict.SATISFIED, "unchanged")
+            if not self.options.dry and self._owners.wants(ref):
+                live = self._live.current(resource, ref)
+                if live is not None:
+                    self._owners.remember(ref, live)
+            return Outcome(level, ref, api_version, Action.UNCHANGED)
         with_owners = clear_cluster_ips(obj)
         intended, pending = rebuild_owner_references(with_owners, self._owners.uid_of)
         live = self._live.current(resource, ref)

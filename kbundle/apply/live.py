@@ -50,6 +50,9 @@ class LiveView:
 
     objects: SpooledMapping[ObjectRef]
     listed: frozenset[tuple[str, str]]
+    # Objects the preflight found already as the bundle wants them (every field it sets is
+    # live), compared as import compares: no ownerReferences to point elsewhere first.
+    settled: frozenset[ObjectRef] = frozenset()
 
 
 class LiveObjects:
@@ -106,6 +109,13 @@ class LiveObjects:
         for key, complete in zip(wanted, workers.map(listed, list(wanted)), strict=True):
             if not complete:
                 self._unknown.add(key)
+
+    def settled(self, resource: ApiResource, ref: ObjectRef) -> bool:
+        """Whether the preflight found ``ref`` as the bundle wants it in the very list the
+        import takes as the destination's state: its decision stands, without a second
+        read and comparison of both copies (most of a re-import's time)."""
+        key = (resource.path(), ref.namespace)
+        return self._known is not None and key in self._known.listed and ref in self._known.settled
 
     def current(self, resource: ApiResource, ref: ObjectRef) -> Object | None:
         """The live object, or None when the destination does not have it."""

@@ -42,8 +42,12 @@ class Owners:
         name. A UID per object written was 7 MiB at 50,000 objects, nearly all unasked."""
         self._wanted = owners
 
+    def wants(self, ref: ObjectRef) -> bool:
+        """Whether ``ref``'s destination UID is kept (``remember``)."""
+        return self._wanted is None or ref in self._wanted
+
     def remember(self, ref: ObjectRef, stored: Object) -> None:
-        if self._wanted is not None and ref not in self._wanted:
+        if not self.wants(ref):
             return
         uid = (stored.get("metadata") or {}).get("uid")
         if uid:

@@ -93,6 +93,8 @@ class Scene:
     listed: set[tuple[str, str]] = field(default_factory=set)  # (resource path, ns) read whole
     notes: list[Finding] = field(default_factory=list)  # what could not be checked
     _sends: dict[ObjectRef, bool | None] = field(default_factory=dict)
+    # found as the bundle wants them, compared as import would (see LiveView.settled)
+    _settled: set[ObjectRef] = field(default_factory=set)
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -155,10 +157,11 @@ class Scene:
             return True
         return None if ref in self.unknown else False
 
-    def intended(self, planned: Planned) -> Object:
+    def intended(self, planned: Planned, obj: Object | None = None) -> Object:
         """The object as import sends it: ownerReferences point at the owners' UIDs in the
-        destination (owners not there yet are left out, as import does at first)."""
-        rebuilt, _ = rebuild_owner_references(planned.obj, self._uid)
+        destination (owners not there yet are left out, as import does at first). ``obj``:
+        ``planned.obj`` when the caller has read it already."""
+        rebuilt, _ = rebuild_owner_references(planned.obj if obj is None else obj, self._uid)
         return rebuilt
 
     def sends(self, planned: Planned) -> bool | None:
@@ -175,7 +178,12 @@ class Scene:
             return None if exists is None else True
         if self.apply.existing is ExistingMode.SKIP:
             return False
-        return not satisfied_by(self.intended(planned), self.live[planned.ref])
+        obj = planned.obj
+        if not satisfied_by(self.intended(planned, obj), self.live[planned.ref]):
+            return True
+        if not (obj.get("metadata") or {}).get("ownerReferences"):
+            self._settled.add(planned.ref)  # import rebuilds none: it compares the same
+        return False
 
     def _uid(self, owner: ObjectRef) -> str | None:
         live = self.live.get(owner)
@@ -210,7 +218,7 @@ class Scene:
 
     def live_view(self) -> LiveView:
         """What was read, for the import that follows (it need not list it again)."""
-        return LiveView(self.live, frozenset(self.listed))
+        return LiveView(self.live, frozenset(self.listed), frozenset(self._settled))
 
     def in_bundle(self, ref: ObjectRef) -> bool:
         return ref in self._refs

@@ -121,39 +121,34 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
-    """A real OCI registry (Debian's docker-registry) on loopback, plain HTTP, no auth:
-    ``registry.host`` is ``127.0.0.1:PORT``; ``registry.blob_path(digest)`` its stored bytes."""
-    server = LocalRegistry.provision(tmp_path_factory.mktemp("registry"))
+def _running_registry(
+    folder: Path, *, with_auth: bool = False, with_token_auth: bool = False
+) -> Iterator[LocalRegistry]:
+    """A registry provisioned in ``folder``, running until the session ends."""
+    server = LocalRegistry.provision(folder, with_auth=with_auth, with_token_auth=with_token_auth)
     server.start(tie_to_parent=True)
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    """A real OCI registry (Debian's docker-registry) on loopback, plain HTTP, no auth:
+    ``registry.host`` is ``127.0.0.1:PORT``; ``registry.blob_path(digest)`` its stored bytes."""
+    yield from _running_registry(tmp_path_factory.mktemp("registry"))
 
 
 @pytest.fixture(scope="session")
 def registry_with_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
     """The same with basic auth (htpasswd): ``registry_with_auth.credentials`` holds the user,
     the password and a Docker config folder (``$DOCKER_CONFIG``) logged in to it."""
-    server = LocalRegistry.provision(tmp_path_factory.mktemp("registry-auth"), with_auth=True)
-    server.start(tie_to_parent=True)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _running_registry(tmp_path_factory.mktemp("registry-auth"), with_auth=True)
 
 
 @pytest.fixture(scope="session")
 def registry_with_token_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
     """The same with bearer tokens: the registry trusts ``registry.token_issuer``, a token
     realm on loopback that issues tokens for ``registry.credentials`` (basic) only."""
-    server = LocalRegistry.provision(
-        tmp_path_factory.mktemp("registry-token"), with_token_auth=True
-    )
-    server.start(tie_to_parent=True)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _running_registry(tmp_path_factory.mktemp("registry-token"), with_token_auth=True)

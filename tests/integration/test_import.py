@@ -176,10 +176,15 @@ def test_second_import_changes_nothing(
         return first if versions() == first else None
 
     before = eventually(settled, timeout=90, what="the destination's controllers to settle")
-    _, report = import_bundle(destination_cluster, sample_bundle)
+    result, report = import_bundle(destination_cluster, sample_bundle, "-vv")
     assert set(actions(report).values()) == {"unchanged"}
     assert len(report["objects"]) == len(bundle_objects)
     assert versions() == before
+    # What the preflight found as the bundle wants it is not read and compared again; an
+    # object with ownerReferences is (import points them at the owners' UIDs first).
+    owned = [o for o in bundle_objects if o["metadata"].get("ownerReferences")]
+    taken = result.stderr.decode().count("(as the preflight found it)")
+    assert owned and taken == len(bundle_objects) - len(owned)
 
 
 # -- bad bundles never reach the cluster -----------------------------------------------------

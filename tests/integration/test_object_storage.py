@@ -1,21 +1,19 @@
 """Bundles in object storage against a real S3 API: moto's server on loopback, in its own
 process (``s3_server``). No cluster is needed.
 
-``open_head`` is measured through ``CountingProxy``, a TCP relay between the client and the
-server that counts every byte the server sends back (HTTP headers included): what the
-network carried, not what the client says it asked for.
+``open_head`` is measured through the testbed's ``CountingForwarder``, a TCP relay between
+the client and the server that counts every byte the server sends back (HTTP headers
+included): what the network carried, not what the client says it asked for.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from kbundle.bundle.reader import read_manifest_bytes
 from kbundle.core.errors import RemoteError
 from kbundle.remote.refs import RemoteOptions, StorageRef
 from kbundle.remote.storage import download, open_head, upload
+from testbed.forwarder import CountingForwarder
 from testbed.s3 import SECRET_KEY, S3Server, start_s3_server
 from tests.bundle_samples import pack, regular, write_sample_bundle
 from tests.cli import run_kbundle
@@ -83,65 +82,14 @@ def test_upload_then_download_gives_the_same_bytes_in_several_parts(
     assert received[-1][:2] == (bundle.stat().st_size, bundle.stat().st_size)
 
 
-class CountingProxy:
-    """A TCP relay to ``port`` on loopback counting the bytes the server sends back."""
-
-    def __init__(self, port: int) -> None:
-        self._upstream = port
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._lock = threading.Lock()
-        self._received = 0
-        self._sockets: list[socket.socket] = [self._listener]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-
-    @property
-    def received(self) -> int:
-        with self._lock:
-            return self._received
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self._upstream))
-            self._sockets += [client, server]
-            threading.Thread(target=self._pump, args=(client, server, False), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, True), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, counted: bool) -> None:
-        try:
-            while data := source.recv(65536):
-                if counted:
-                    with self._lock:  # counted before the client can have it
-                        self._received += len(data)
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        for sock in self._sockets:
-            sock.close()
-
-
 @pytest.fixture()
-def counting_proxy(s3_server: S3Server) -> Iterator[CountingProxy]:
-    proxy = CountingProxy(int(s3_server.endpoint.rsplit(":", 1)[1]))
-    yield proxy
-    proxy.close()
+def counting_proxy(s3_server: S3Server) -> Iterator[CountingForwarder]:
+    with CountingForwarder(int(s3_server.endpoint.rsplit(":", 1)[1])) as forwarder:
+        yield forwarder
 
 
 def test_open_head_fetches_only_the_first_bytes(
-    s3_env: S3Server, tmp_path: Path, counting_proxy: CountingProxy
+    s3_env: S3Server, tmp_path: Path, counting_proxy: CountingForwarder
 ) -> None:
     manifest = b"formatVersion: '1.0'\n# the first member, as in every bundle\n"
     bundle = tmp_path / "big.kbundle"
@@ -151,10 +99,11 @@ def test_open_head_fetches_only_the_first_bytes(
     ref = ref_to(s3_env, "big.kbundle")
     upload(bundle, ref, RemoteOptions())
 
-    through_proxy = RemoteOptions(storage_options={"endpoint_url": counting_proxy.endpoint})
+    endpoint = f"http://{counting_proxy.host}"
+    through_proxy = RemoteOptions(storage_options={"endpoint_url": endpoint})
     with open_head(ref, through_proxy) as stream:
         assert read_manifest_bytes(stream) == manifest
-    fetched = counting_proxy.received
+    fetched = counting_proxy.served
 
     size = bundle.stat().st_size
     print(f"open_head: {fetched} bytes from the server for the manifest of a {size}-byte object")
