@@ -153,11 +153,15 @@ class Importer:
             self._not_attempted(level)
             return
         # Objects go to the workers in small batches: one task per object cost more than
-        # deciding that an unchanged object needs nothing (a re-import's usual case).
-        batch = max(1, min(MAX_BATCH, len(level.objects) // (4 * self.options.parallel or 1)))
+        # deciding that an unchanged object needs nothing (a re-import's usual case). The
+        # level's last objects go one by one: a thread holding a last batch of writes would
+        # otherwise keep the next level waiting while the others have nothing left to do.
+        parallel = max(1, self.options.parallel)
+        batch = max(1, min(MAX_BATCH, len(level.objects) // (4 * parallel)))
+        items = zip(heads_of(level.objects), level.objects, strict=True)
         results = workers.map(
             functools.partial(self._apply_batch, level.number),
-            _batches(zip(heads_of(level.objects), level.objects, strict=True), batch),
+            _batches(items, batch, single_after=len(level.objects) - batch * parallel),
         )
         with self._lock:
             self.outcomes += [outcome for outcomes in results for outcome in outcomes]
@@ -298,11 +302,22 @@ def refuse_sealed_secrets(levels: Sequence[LevelObjects]) -> None:
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 
 
-def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """``items`` in lists of ``size`` (itertools.batched, from Python 3.12)."""
+def _batches(
+    items: Iterable[T], size: int, *, single_after: int | None = None
+) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (itertools.batched, from Python 3.12); from item
+    number ``single_after`` on, in lists of one."""
     iterator = iter(items)
-    while batch := list(itertools.islice(iterator, size)):
+    sent = 0
+    while single_after is None or sent < single_after:
+        room = size if single_after is None else min(size, single_after - sent)
+        batch = list(itertools.islice(iterator, room))
+        if not batch:
+            return
+        sent += len(batch)
         yield batch
+    for item in iterator:
+        yield [item]
 
 
 def _of_kind(objects: Sequence[Object], group: str, kind: str) -> Iterator[Object]:

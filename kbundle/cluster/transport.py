@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ DEFAULT_TIMEOUT = 120.0  # seconds, for connecting and for each read
 # would otherwise make them fail, or silently lose API groups.
 THROTTLED_ATTEMPTS = 5
 THROTTLED_WAIT_CAP = 5.0  # seconds
+AUTH_REFRESH = 10.0  # seconds between two reads of refreshable credentials
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,10 @@ class Transport:
         self.target = target
         configuration = api_client.configuration
         self._connections = connections_for(configuration, api_client.rest_client.pool_manager)
-        self._fixed_auth = None if configuration.refresh_api_key_hook else self._auth_headers()
+        self._refreshing = configuration.refresh_api_key_hook is not None
+        self._auth_lock = threading.Lock()
+        self._auth = self._auth_headers()
+        self._auth_read_at = time.monotonic()
         self._listeners: tuple[Listener, ...] = ()
 
     def listen(self, listener: Listener) -> None:
@@ -94,13 +99,23 @@ class Transport:
         self._listeners = tuple(known for known in self._listeners if known is not listener)
 
     def _auth_headers(self) -> dict[str, str]:
-        """Bearer token headers; asked anew per request only for refreshing credentials
-        (exec plugins), since reading them touches the proxy environment each time."""
         return {
             setting["key"]: setting["value"]
             for setting in self._api.configuration.auth_settings().values()
             if setting["in"] == "header" and setting["value"]
         }
+
+    def _current_auth(self, *, refresh: bool = False) -> dict[str, str]:
+        """Bearer token headers. A kubeconfig with a token gets a refresh hook from the
+        client, which reloads the whole configuration when asked: per request, that was a
+        tenth of an import's client time. They are asked again every ``AUTH_REFRESH``
+        seconds, and at once when the server answers 401 (an expired token), as kubectl
+        does with credentials that expire."""
+        if self._refreshing and (refresh or time.monotonic() - self._auth_read_at > AUTH_REFRESH):
+            with self._auth_lock:
+                self._auth = self._auth_headers()
+                self._auth_read_at = time.monotonic()
+        return self._auth
 
     def request(
         self,
@@ -122,8 +137,9 @@ class Transport:
         if body is not None:
             headers["Content-Type"] = content_type
             payload = json.dumps(body, separators=(",", ":")).encode()
-        headers.update(self._fixed_auth if self._fixed_auth is not None else self._auth_headers())
+        headers.update(self._current_auth())
         attempt = 1
+        refreshed = False
         while True:
             started = time.perf_counter()
             answer = self._send(method, target, payload, headers, timeout)
@@ -132,6 +148,10 @@ class Transport:
                 listener(method, answer.status, took)
             if log.isEnabledFor(logging.DEBUG):  # paths and statuses only, never a body
                 log.debug("%s %s -> %d in %.1f ms", method, target, answer.status, took * 1000)
+            if answer.status == 401 and self._refreshing and not refreshed:
+                headers.update(self._current_auth(refresh=True))
+                refreshed = True
+                continue  # once, with credentials read again
             wait = throttled_wait(answer.status, answer.headers, attempt)
             if wait is None:
                 break

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from kbundle.apply.compare import satisfied_by
+from kbundle.apply.engine import _batches
 from kbundle.apply.outcome import Action, ImportReport, Outcome
 from kbundle.apply.owners import Owners
 from kbundle.apply.prepare import clear_cluster_ips, owner_candidates, rebuild_owner_references
@@ -232,3 +233,10 @@ def test_report_counts_actions_per_level_and_is_ok_only_without_failures() -> No
     assert levels["workloads"][Action.FAIL] == 1
     assert report.to_dict()["objects"][2]["message"] == "422 Invalid: nope"
     assert ImportReport(outcomes[:2], (), {}).ok
+
+
+def test_a_level_goes_out_in_batches_and_its_last_objects_one_by_one() -> None:
+    sizes = [len(batch) for batch in _batches(range(100), 8, single_after=100 - 8 * 4)]
+    assert sizes == [8] * 8 + [4] + [1] * 32  # 68 in batches, the last 32 alone
+    assert [len(b) for b in _batches(range(5), 8, single_after=-3)] == [1] * 5
+    assert [len(b) for b in _batches(range(10), 4)] == [4, 4, 2]
