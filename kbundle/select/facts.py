@@ -17,7 +17,7 @@ from kbundle.core.kinds import CUSTOM_POD_LOCATIONS, containers, pod_location
 from kbundle.core.model import Object, ObjectRef, group_of
 from kbundle.core.rbac import RBAC, crd_names, role_of, service_accounts_of
 from kbundle.core.selectors import Selector, from_label_selector, from_map
-from kbundle.select.compact import NO_LABELS, labels_of, shared, shared_ref
+from kbundle.select.compact import NO_LABELS, Uid, compact_uid, labels_of, shared, shared_ref
 from kbundle.select.rules import intrinsic_reason
 
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
@@ -30,7 +30,7 @@ _CONFIG_MAP_REF_KEY = re.compile(r"(?i)^(.*configmapref|configmapkeyref)$")
 
 @dataclass(frozen=True, slots=True)
 class OwnerLink:
-    uid: str
+    uid: Uid
     group: str
     kind: str
     name: str
@@ -42,7 +42,7 @@ class ObjectFacts:
     """Everything selection needs to know about one object."""
 
     ref: ObjectRef
-    uid: str
+    uid: Uid  # compact: kept for every object of a cluster
     api_version: str
     labels: Mapping[str, str] = NO_LABELS
     owners: tuple[OwnerLink, ...] = ()
@@ -93,12 +93,12 @@ def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
     references.discard(ref)
     return ObjectFacts(
         ref=shared_ref(ref),
-        uid=str(meta.get("uid", "")),
+        uid=compact_uid(meta.get("uid")),
         api_version=sys.intern(str(obj.get("apiVersion", ""))),
         labels=labels_of(meta.get("labels")),
         owners=tuple(
             OwnerLink(
-                uid=str(o.get("uid", "")),
+                uid=compact_uid(o.get("uid")),
                 group=sys.intern(group_of(str(o.get("apiVersion", "")))),
                 kind=sys.intern(str(o.get("kind", ""))),
                 name=str(o.get("name", "")),

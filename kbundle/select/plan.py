@@ -19,6 +19,7 @@ from kbundle.core.errors import UsageError
 from kbundle.core.model import ManifestWarning, ObjectRef
 from kbundle.core.selectors import Selector
 from kbundle.select import reasons, rules
+from kbundle.select.compact import Uid, uid_text
 from kbundle.select.facts import CRD, ObjectFacts
 from kbundle.select.reasons import Need, Referral
 
@@ -45,7 +46,7 @@ class ExportPlan:
 
     @property
     def exported_uids(self) -> frozenset[str]:
-        return frozenset(f.uid for f in self.exported.values() if f.uid)
+        return frozenset(uid_text(f.uid) for f in self.exported.values() if f.uid)
 
     @property
     def exported_persistent_volumes(self) -> frozenset[str]:
@@ -59,7 +60,7 @@ class ObjectIndex:
 
     def __init__(self, facts: Iterable[ObjectFacts]) -> None:
         self.by_ref: dict[ObjectRef, ObjectFacts] = {}
-        self.by_uid: dict[str, ObjectFacts] = {}
+        self.by_uid: dict[Uid, ObjectFacts] = {}
         self.selecting: dict[str, list[ObjectFacts]] = defaultdict(list)  # ns -> Service/PDB
         self.autoscalers: dict[ObjectRef, list[ObjectFacts]] = defaultdict(list)
         self.bindings: dict[ObjectRef, list[ObjectFacts]] = defaultdict(list)
@@ -162,6 +163,35 @@ class ObjectIndex:
         return found
 
 
+class _Chosen(Mapping[ObjectRef, ObjectFacts]):
+    """The selection's objects and those it pulled in (``added``). The selection's facts are
+    read from the index, not copied: a namespace's worth of objects, a table of 2.5 MiB at
+    50,000 of them."""
+
+    def __init__(self, index: ObjectIndex, base: Mapping[ObjectRef, str]) -> None:
+        self._by_ref = index.by_ref
+        self._base = base
+        self.added: dict[ObjectRef, ObjectFacts] = {}
+
+    def __getitem__(self, ref: ObjectRef) -> ObjectFacts:
+        found = self.added.get(ref)
+        if found is not None:
+            return found
+        if ref in self._base:
+            return self._by_ref[ref]
+        raise KeyError(ref)
+
+    def __contains__(self, ref: object) -> bool:
+        return ref in self._base or ref in self.added
+
+    def __iter__(self) -> Iterator[ObjectRef]:
+        yield from self._base
+        yield from self.added
+
+    def __len__(self) -> int:
+        return len(self._base) + len(self.added)
+
+
 def _serves_endpoints(fact: ObjectFacts) -> bool:
     return bool(fact.service_name) and fact.ref.kind in ("Endpoints", "EndpointSlice")
 
@@ -180,7 +210,7 @@ def plan_export(index: ObjectIndex, request: SelectionRequest) -> ExportPlan:
                 index, base, lambda f: not f.namespaced, None, cluster_scoped_only=True
             )
         else:
-            chosen, referrals = {ref: index.by_ref[ref] for ref in base}, {}
+            chosen, referrals = _Chosen(index, base), {}
     if request.include_kinds is not None or request.exclude_kinds:
         chosen = {ref: f for ref, f in chosen.items() if _kind_allowed(f, request)}
     exported: dict[ObjectRef, ObjectFacts] = {}
@@ -286,12 +316,12 @@ def _closure(
     warnings: list[ManifestWarning] | None,
     *,
     cluster_scoped_only: bool = False,
-) -> tuple[dict[ObjectRef, ObjectFacts], dict[ObjectRef, list[Referral]]]:
+) -> tuple[Mapping[ObjectRef, ObjectFacts], dict[ObjectRef, list[Referral]]]:
     """Base plus whatever it depends on, transitively, through targets ``accepts`` takes;
     and for each object added, every edge to it from an object one step closer to the base
     (breadth first: the fewest steps), for ``reasons.chosen`` to pick from, so that the
     reason never depends on the order of the queue."""
-    chosen = {ref: index.by_ref[ref] for ref in base}
+    chosen = _Chosen(index, base)
     added_at: dict[ObjectRef, int] = {}  # steps from the base; the base itself is at 0
 
     def depth(ref: ObjectRef) -> int | None:
@@ -306,7 +336,7 @@ def _closure(
         for need in found:
             target = need.target.ref
             if target not in chosen and accepts(need.target):
-                chosen[target] = need.target
+                chosen.added[target] = need.target
                 added_at[target] = step
                 queue.append(need.target)
             if depth(target) == step:
@@ -323,7 +353,7 @@ def _closure(
 
 
 def _owned_by_exported_builtin(
-    fact: ObjectFacts, chosen: dict[ObjectRef, ObjectFacts], index: ObjectIndex
+    fact: ObjectFacts, chosen: Mapping[ObjectRef, ObjectFacts], index: ObjectIndex
 ) -> bool:
     """Its controller is exported and built in, so the destination's controller-manager
     recreates it. A custom resource's operator may not run there: those are kept."""
@@ -342,7 +372,7 @@ def _owned_by_exported_builtin(
 
 def _derived_reason(
     fact: ObjectFacts,
-    chosen: dict[ObjectRef, ObjectFacts],
+    chosen: Mapping[ObjectRef, ObjectFacts],
     index: ObjectIndex,
     request: SelectionRequest,
 ) -> str | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from kbundle.cluster import ApiResource
 from kbundle.core.spool import SpooledMapping
-from kbundle.select.compact import Labels, labels_of, sharing
+from kbundle.select.compact import Labels, compact_uid, labels_of, sharing, uid_text
 from kbundle.select.facts import ObjectFacts, facts_of
 from kbundle.select.snapshot import (
     Snapshot,
@@ -86,3 +86,23 @@ def test_outside_a_read_nothing_is_kept_for_sharing() -> None:
     first = labels_of({"app": "api"})
     again = labels_of({"app": "api"})
     assert again == first and again is not first
+
+
+def test_a_uuid_uid_is_kept_in_its_sixteen_bytes_and_given_back_as_written() -> None:
+    written = "0f8e2b6c-3d1a-4c5e-9b7f-2a6d8e4c1b3a"
+    packed = compact_uid(written)
+    assert isinstance(packed, bytes) and len(packed) == 16
+    assert uid_text(packed) == written
+    assert compact_uid(written) == packed  # equal texts, equal compact UIDs
+
+
+def test_a_uid_that_is_not_a_lowercase_uuid_stays_as_it_is() -> None:
+    for text in (
+        "uid-1",
+        "",
+        "0F8E2B6C-3D1A-4C5E-9B7F-2A6D8E4C1B3A",
+        "x" * 36,
+        "0f8e2b6c3d1a4c5e9b7f2a6d8e4c1b3a----",
+    ):
+        assert compact_uid(text) == text and uid_text(compact_uid(text)) == text
+    assert compact_uid(None) == ""
