@@ -38,6 +38,26 @@ class OwnerLink:
 
 
 @dataclass(frozen=True, slots=True)
+class KindFacts:
+    """What only a few kinds' objects carry, apart: every other object of a cluster would
+    otherwise hold seven empty fields (3.7 MiB at 80,000 listed objects)."""
+
+    claim_patterns: tuple[str, ...] = ()  # StatefulSet claims: regexes over PVC names
+    scale_target: ObjectRef | None = None  # HPA
+    subjects: frozenset[ObjectRef] = frozenset()  # ServiceAccounts a binding names
+    role: ObjectRef | None = None  # the Role or ClusterRole a binding grants
+    # Role, ClusterRole: the CRDs its rules name. Not references: most name built-in kinds,
+    # and only those that exist are dependencies, of the ServiceAccounts it is bound to.
+    granted_crds: frozenset[ObjectRef] = frozenset()
+    token_for: str | None = None  # ServiceAccount token Secret: the account's name
+    listed_secrets: frozenset[str] = frozenset()  # ServiceAccount .secrets
+
+
+NO_KIND_FACTS = KindFacts()
+_KIND_FACT_NAMES = frozenset(KindFacts.__dataclass_fields__)
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectFacts:
     """Everything selection needs to know about one object."""
 
@@ -47,26 +67,46 @@ class ObjectFacts:
     labels: Mapping[str, str] = NO_LABELS
     owners: tuple[OwnerLink, ...] = ()
     references: frozenset[ObjectRef] = frozenset()  # named dependencies
-    claim_patterns: tuple[str, ...] = ()  # StatefulSet claims: regexes over PVC names
     pod_labels: Mapping[str, str] | None = None  # labels of the pods it runs
     pod_selector: Selector | None = None  # Service / PDB: the pods it applies to
-    scale_target: ObjectRef | None = None  # HPA
-    subjects: frozenset[ObjectRef] = frozenset()  # ServiceAccounts a binding names
-    role: ObjectRef | None = None  # the Role or ClusterRole a binding grants
-    # Role, ClusterRole: the CRDs its rules name. Not references: most name built-in kinds,
-    # and only those that exist are dependencies, of the ServiceAccounts it is bound to.
-    granted_crds: frozenset[ObjectRef] = frozenset()
     service_has_selector: bool = False
     service_name: str | None = None  # Endpoints / EndpointSlice: the Service they serve
     managed_by: str | None = None  # EndpointSlice managed-by label
-    token_for: str | None = None  # ServiceAccount token Secret: the account's name
-    listed_secrets: frozenset[str] = frozenset()  # ServiceAccount .secrets
     intrinsic_skip: str | None = None  # a built-in/derived object recognisable on its own
     custom: bool = False  # a custom resource (served by a CRD)
+    kind_facts: KindFacts = NO_KIND_FACTS
 
     @property
     def namespaced(self) -> bool:
         return bool(self.ref.namespace)
+
+    @property
+    def claim_patterns(self) -> tuple[str, ...]:
+        return self.kind_facts.claim_patterns
+
+    @property
+    def scale_target(self) -> ObjectRef | None:
+        return self.kind_facts.scale_target
+
+    @property
+    def subjects(self) -> frozenset[ObjectRef]:
+        return self.kind_facts.subjects
+
+    @property
+    def role(self) -> ObjectRef | None:
+        return self.kind_facts.role
+
+    @property
+    def granted_crds(self) -> frozenset[ObjectRef]:
+        return self.kind_facts.granted_crds
+
+    @property
+    def token_for(self) -> str | None:
+        return self.kind_facts.token_for
+
+    @property
+    def listed_secrets(self) -> frozenset[str]:
+        return self.kind_facts.listed_secrets
 
 
 def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
@@ -91,6 +131,7 @@ def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
     if crd_name is not None:
         references.add(ObjectRef(*CRD, "", crd_name))
     references.discard(ref)
+    rare = {name: extras.pop(name) for name in list(extras) if name in _KIND_FACT_NAMES}
     return ObjectFacts(
         ref=shared_ref(ref),
         uid=compact_uid(meta.get("uid")),
@@ -109,6 +150,7 @@ def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
         references=shared(frozenset(shared_ref(r) for r in references)),
         intrinsic_skip=intrinsic_reason(obj),
         custom=crd_name is not None,
+        kind_facts=KindFacts(**rare) if rare else NO_KIND_FACTS,
         **extras,
     )
 

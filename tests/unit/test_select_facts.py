@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from kbundle.core.model import ObjectRef
-from kbundle.select.facts import NAMES_NOTHING, facts_of
+from kbundle.select.facts import NAMES_NOTHING, NO_KIND_FACTS, facts_of
 from tests.sample_state import find, sample_objects
 
 OBJECTS = sample_objects()
@@ -160,3 +160,20 @@ def test_configmaps_and_secrets_name_nothing_whatever_their_data_says() -> None:
         fact = facts_of({**obj, "data": data, "stringData": data})
         assert ("", kind) in NAMES_NOTHING
         assert fact.references == frozenset() and fact.pod_labels is None
+
+
+def test_only_the_kinds_that_carry_them_hold_kind_facts() -> None:
+    plain = facts_of({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
+    assert plain.kind_facts is NO_KIND_FACTS and plain.subjects == frozenset()
+    binding = facts_of(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "b", "namespace": "a"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
+            "subjects": [{"kind": "ServiceAccount", "name": "robot", "namespace": "a"}],
+        }
+    )
+    assert binding.kind_facts is not NO_KIND_FACTS
+    assert binding.subjects == frozenset({ObjectRef("", "ServiceAccount", "a", "robot")})
+    assert binding.role == ObjectRef("rbac.authorization.k8s.io", "Role", "a", "r")
