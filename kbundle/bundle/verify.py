@@ -13,11 +13,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
-import multiprocessing
-import os
 import re
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
@@ -49,7 +46,7 @@ from kbundle.core.model import (
 from kbundle.core.names import NAMESPACE_NAME, object_name_problem
 from kbundle.core.progress import VERIFYING, Every, begin_phase
 from kbundle.core.schemas import SCHEMAS, packaged_schema
-from kbundle.core.spool import ObjectSpool, SpoolWriter, WrittenSpool
+from kbundle.core.spool import ObjectSpool
 
 # schemas/ at the repository root is the canonical copy; kbundle/schemas links to it so the
 # file ships inside the package (wheels copy the linked file's content).
@@ -160,18 +157,7 @@ def verify_bundle(
     cluster_scoped: set[tuple[str, str]] = set()  # (group kind, name) the bundle holds
     begin_phase(progress, VERIFYING)
     checked = Every(progress, sum(entry.objects for entry in entries))
-    apart = _processes_for(entries, keep)
-    if apart > 1:
-        parsed = _check_apart(
-            entries,
-            members,
-            manifest,
-            workdir,
-            processes=apart,
-            cluster_scoped=cluster_scoped,
-            checked=checked,
-        )
-    for entry in entries if apart <= 1 else ():
+    for entry in entries:
         kept: list[dict[str, Any]] | ObjectSpool = [] if keep else ObjectSpool()
         _check_documents(
             entry, members[entry.path], manifest, cluster_scoped, kept, checked=checked
@@ -187,87 +173,6 @@ def verify_bundle(
     return VerifiedBundle(
         manifest=manifest, root=workdir, entries=entries, _parsed=parsed, signature=signature
     )
-
-
-# -- step 5 on several cores: a large bundle's files are parsed by worker processes -----------
-
-PROCESSES = 4  # at most; fewer on fewer cores
-
-
-def _processes_for(entries: Sequence[FileEntry], keep: bool) -> int:
-    """Worker processes for the object files: none (1) for a bundle small enough to keep
-    parsed, or a single file. Parsing is most of a large bundle's verification and of
-    the start of its import (4 s of YAML at 50,000 objects), and files parse apart."""
-    if keep or len(entries) < 2:
-        return 1
-    return max(1, min(PROCESSES, len(entries), os.cpu_count() or 1))
-
-
-@dataclass(frozen=True)
-class _FileChecked:
-    """One object file checked in a worker: its documents spooled, or why it failed."""
-
-    spool: WrittenSpool | None
-    cluster_scoped: frozenset[tuple[str, str]]
-    failure: tuple[str, str | None] | None = None  # message, hint
-
-
-def _check_file_apart(
-    entry: FileEntry, member: Member, manifest: Manifest, spool: Path
-) -> _FileChecked:
-    """``_check_documents`` in a worker process; the parsed documents go to ``spool``."""
-    cluster_scoped: set[tuple[str, str]] = set()
-    writer = SpoolWriter(spool)
-    try:
-        _check_documents(
-            entry, member, manifest, cluster_scoped, writer, checked=Every(None, entry.objects)
-        )
-    except BundleFormatError as error:
-        writer.close().path.unlink()
-        return _FileChecked(None, frozenset(), (error.message, error.hint))
-    return _FileChecked(writer.close(), frozenset(cluster_scoped))
-
-
-def _check_apart(
-    entries: Sequence[FileEntry],
-    members: dict[str, Member],
-    manifest: Manifest,
-    workdir: Path,
-    *,
-    processes: int,
-    cluster_scoped: set[tuple[str, str]],
-    checked: Every,
-) -> dict[str, Sequence[dict[str, Any]]]:
-    """Every object file checked by ``processes`` workers, largest first; the same checks
-    and, for a bad bundle, the same first error as one process checking them in order."""
-    spools = workdir / ".parsed"
-    spools.mkdir()
-    context = multiprocessing.get_context("spawn")  # never a fork of a process with threads
-    results: dict[str, _FileChecked] = {}
-    with ProcessPoolExecutor(processes, mp_context=context) as pool:
-        futures = {
-            entry.path: pool.submit(
-                _check_file_apart, entry, members[entry.path], manifest, spools / str(number)
-            )
-            for number, entry in sorted(enumerate(entries), key=lambda e: -e[1].size)
-        }
-        for entry in entries:
-            results[entry.path] = futures[entry.path].result()
-            checked.advance(entry.path, entry.objects)
-    parsed: dict[str, Sequence[dict[str, Any]]] = {}
-    try:
-        for entry in entries:  # the first failure in file order, as one process finds it
-            result = results[entry.path]
-            if result.failure is not None:
-                raise BundleFormatError(*result.failure)
-            assert result.spool is not None
-            parsed[entry.path] = ObjectSpool.adopt(result.spool)
-            cluster_scoped |= result.cluster_scoped
-    finally:
-        for result in results.values():
-            if result.spool is not None:
-                result.spool.path.unlink(missing_ok=True)
-    return parsed
 
 
 def _signature(names: Sequence[str], members: dict[str, Member]) -> Signature | None:
@@ -494,7 +399,7 @@ def _check_documents(
     member: Member,
     manifest: Manifest,
     cluster_scoped: set[tuple[str, str]],
-    kept: list[dict[str, Any]] | ObjectSpool | SpoolWriter,
+    kept: list[dict[str, Any]] | ObjectSpool,
     *,
     checked: Every,
 ) -> None:
