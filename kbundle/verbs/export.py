@@ -21,6 +21,7 @@ from kbundle.bundle.signing import signer_from
 from kbundle.bundle.writer import CREATED_AT_FORMAT, BundleWriter, Signer, creation_time
 from kbundle.clean import CleanContext, CleanOptions, clean_object
 from kbundle.cluster import Cluster, open_cluster
+from kbundle.core.collector import collection_paused
 from kbundle.core.errors import UsageError
 from kbundle.core.levels import Level, level_for
 from kbundle.core.model import (
@@ -168,7 +169,7 @@ def export_bundle(
     selection = request.selection
     if request.secrets.mode == SECRETS_EXCLUDED:  # never read, so never at risk
         selection = replace(selection, exclude_kinds=selection.exclude_kinds | {SECRET})
-    with scratch_folder("kbundle-export-") as work:
+    with collection_paused(), scratch_folder("kbundle-export-") as work:
         snapshot = take_snapshot(cluster, _scope(selection), work, progress=progress)
         plan = plan_export(snapshot.index, selection)
         log.info(
