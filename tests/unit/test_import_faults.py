@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, cast
 
 import pytest
@@ -27,6 +27,7 @@ from kbundle.cluster.transport import (
     Transport,
     throttled_wait,
 )
+from tests.loopback_http import JsonHandler, serving
 
 
 def error(status: int) -> ApiError:
@@ -199,37 +200,24 @@ class Throttling(ThreadingHTTPServer):
         self.requests = 0
 
 
-class _ThrottlingHandler(BaseHTTPRequestHandler):
+class _ThrottlingHandler(JsonHandler):
     server: Throttling
 
     def do_GET(self) -> None:
         self.server.requests += 1
-        refused = self.server.requests <= self.server.refusals
-        body = b'{"message": "Too many requests"}' if refused else b'{"ok": true}'
-        self.send_response(429 if refused else 200)
-        if refused:
-            self.send_header("Retry-After", "0")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        if self.server.requests <= self.server.refusals:
+            self.answer(429, b'{"message": "Too many requests"}', {"Retry-After": "0"})
+        else:
+            self.answer(200, b'{"ok": true}')
 
 
 @contextmanager
 def throttling(refusals: int) -> Iterator[tuple[Transport, Throttling]]:
     server = Throttling(refusals)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server) as url:
         configuration = Configuration()
-        configuration.host = f"http://127.0.0.1:{server.server_address[1]}"
+        configuration.host = url
         yield Transport(ApiClient(configuration), Target("test", configuration.host)), server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_throttled_request_is_sent_again_until_the_server_takes_it() -> None:

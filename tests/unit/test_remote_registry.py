@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,6 +21,7 @@ from kbundle.remote.errors import NotFound, Unauthorized
 from kbundle.remote.refs import OciRef, RemoteOptions
 from kbundle.remote.registry import RegistrySession, _ChallengeAuth
 from kbundle.remote.registry_errors import describe_failure, describe_transport_error
+from tests.loopback_http import JsonHandler, serving
 
 FAR = OciRef("registry.example.com:5000", "team/shop", "v1")
 NEAR = OciRef("127.0.0.1:5000", "team/shop", "v1")
@@ -257,7 +257,7 @@ def test_a_basic_challenge_without_credentials_is_not_answered() -> None:
     assert not changed
 
 
-class _TokenRealm(BaseHTTPRequestHandler):
+class _TokenRealm(JsonHandler):
     """A token endpoint: a token per scope, for the right Basic credentials only."""
 
     issued: list[tuple[str, str]]
@@ -270,29 +270,15 @@ class _TokenRealm(BaseHTTPRequestHandler):
             return
         scope = query["scope"][0]
         self.issued.append((query["service"][0], scope))
-        body = json.dumps({"token": f"token-for-{scope}"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_: Any) -> None:
-        pass
+        self.answer(200, json.dumps({"token": f"token-for-{scope}"}).encode())
 
 
 @pytest.fixture()
 def token_realm() -> Iterator[tuple[str, list[tuple[str, str]]]]:
     issued: list[tuple[str, str]] = []
     handler = type("Realm", (_TokenRealm,), {"issued": issued})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/token", issued
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), handler)) as url:
+        yield f"{url}/token", issued
 
 
 def test_a_bearer_challenge_gets_a_token_through_oras_and_a_wider_scope_a_new_one(

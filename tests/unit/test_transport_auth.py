@@ -4,11 +4,9 @@ loopback checks the token each request carries."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
 
 import pytest
 from kubernetes.client import ApiClient, Configuration
@@ -16,6 +14,7 @@ from kubernetes.client import ApiClient, Configuration
 from kbundle.cluster import ApiError
 from kbundle.cluster import transport as transport_module
 from kbundle.cluster.transport import Target, Transport
+from tests.loopback_http import JsonHandler, serving
 
 
 class TokenChecking(ThreadingHTTPServer):
@@ -25,22 +24,16 @@ class TokenChecking(ThreadingHTTPServer):
         self.seen: list[str] = []
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server: TokenChecking
 
     def do_GET(self) -> None:
         token = self.headers.get("authorization", "")
         self.server.seen.append(token)
-        ok = token == self.server.valid
-        body = b'{"ok": true}' if ok else b'{"message": "Unauthorized"}'
-        self.send_response(200 if ok else 401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        if token == self.server.valid:
+            self.answer(200, b'{"ok": true}')
+        else:
+            self.answer(401, b'{"message": "Unauthorized"}')
 
 
 class Credentials:
@@ -56,13 +49,12 @@ class Credentials:
 
 
 @contextmanager
-def serving() -> Iterator[tuple[Transport, TokenChecking, Credentials]]:
+def checking_tokens() -> Iterator[tuple[Transport, TokenChecking, Credentials]]:
     server = TokenChecking()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     credentials = Credentials()
-    try:
+    with serving(server) as url:
         configuration = Configuration()
-        configuration.host = f"http://127.0.0.1:{server.server_address[1]}"
+        configuration.host = url
         configuration.api_key = {"authorization": credentials.token}
         setattr(configuration, "refresh_api_key_hook", credentials)  # noqa: B010 (typed None)
         yield (
@@ -70,13 +62,10 @@ def serving() -> Iterator[tuple[Transport, TokenChecking, Credentials]]:
             server,
             credentials,
         )
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_refreshable_credentials_are_not_reloaded_for_every_request() -> None:
-    with serving() as (transport, server, credentials):
+    with checking_tokens() as (transport, server, credentials):
         for _ in range(20):
             assert transport.request("GET", "/api") == {"ok": True}
     assert credentials.calls == 1  # when the transport was made
@@ -84,7 +73,7 @@ def test_refreshable_credentials_are_not_reloaded_for_every_request() -> None:
 
 
 def test_an_expired_token_is_read_again_and_the_request_sent_once_more() -> None:
-    with serving() as (transport, server, credentials):
+    with checking_tokens() as (transport, server, credentials):
         transport.request("GET", "/api")
         server.valid = credentials.token = "Bearer second"  # the old one expired
         assert transport.request("GET", "/api") == {"ok": True}
@@ -92,7 +81,7 @@ def test_an_expired_token_is_read_again_and_the_request_sent_once_more() -> None
 
 
 def test_credentials_the_server_still_refuses_give_the_401() -> None:
-    with serving() as (transport, server, _):
+    with checking_tokens() as (transport, server, _):
         server.valid = "Bearer nobody-has-this"
         with pytest.raises(ApiError) as refused:
             transport.request("GET", "/api")
@@ -101,7 +90,7 @@ def test_credentials_the_server_still_refuses_give_the_401() -> None:
 
 
 def test_credentials_are_read_again_after_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
-    with serving() as (transport, server, credentials):
+    with checking_tokens() as (transport, server, credentials):
         transport.request("GET", "/api")
         credentials.token = server.valid = "Bearer rotated"
         monkeypatch.setattr(transport_module, "AUTH_REFRESH", 0.0)
