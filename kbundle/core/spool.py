@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
@@ -31,13 +32,19 @@ _LENGTH_BITS = 32  # a place is offset << 32 | length: one small int per object
 
 
 class _SpoolFile:
-    """Append-only marshal records in an anonymous file; a record's place is one int."""
+    """Append-only marshal records in an anonymous file; a record's place is one int.
+    ``adopted``: a file another process of kbundle wrote (``write_spool``), taken over
+    (unlinked at once, so it lives as long as this spool)."""
 
-    def __init__(self, folder: Path | None = None) -> None:
-        self._file = tempfile.TemporaryFile(prefix="kbundle-spool-", dir=folder)  # noqa: SIM115 (owned)
+    def __init__(self, folder: Path | None = None, adopted: Path | None = None) -> None:
+        if adopted is None:
+            self._file = tempfile.TemporaryFile(prefix="kbundle-spool-", dir=folder)  # noqa: SIM115 (owned)
+        else:
+            self._file = adopted.open("r+b")
+            adopted.unlink()
         self._fd = self._file.fileno()
         self._buffer = bytearray()
-        self._size = 0  # bytes written to the file
+        self._size = os.fstat(self._fd).st_size  # bytes written to the file
         self._lock = threading.Lock()
 
     def append(self, obj: Object) -> int:
@@ -96,6 +103,15 @@ class ObjectSpool(Sequence[Object]):
         for obj in objects:
             self.append(obj)
 
+    @classmethod
+    def adopt(cls, written: WrittenSpool) -> ObjectSpool:
+        """The spool another process wrote with ``SpoolWriter``; its file becomes ours."""
+        spool = cls.__new__(cls)
+        spool._file = _SpoolFile(adopted=written.path)
+        spool._places = list(written.places)
+        spool._heads = [(sys.intern(v), ref.interned()) for v, ref in written.heads]
+        return spool
+
     def append(self, obj: Object) -> None:
         self._places.append(self._file.append(obj))
         self._heads.append(_head(obj))
@@ -122,6 +138,38 @@ class ObjectSpool(Sequence[Object]):
 
     def close(self) -> None:
         self._file.close()
+
+
+@dataclass(frozen=True)
+class WrittenSpool:
+    """What a ``SpoolWriter`` in another process hands back: small enough to pickle."""
+
+    path: Path
+    places: tuple[int, ...]
+    heads: tuple[Head, ...]
+
+
+class SpoolWriter:
+    """Objects appended to a named file, for a worker process whose parent adopts the
+    spool (``ObjectSpool.adopt``): each object crosses the process boundary once, on disk."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._file = path.open("xb")
+        self._size = 0
+        self._places: list[int] = []
+        self._heads: list[Head] = []
+
+    def append(self, obj: Object) -> None:
+        data = marshal.dumps(obj)
+        self._places.append(self._size << _LENGTH_BITS | len(data))
+        self._file.write(data)
+        self._size += len(data)
+        self._heads.append(_head(obj))
+
+    def close(self) -> WrittenSpool:
+        self._file.close()
+        return WrittenSpool(self._path, tuple(self._places), tuple(self._heads))
 
 
 def _head(obj: Object) -> Head:
