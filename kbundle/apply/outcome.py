@@ -29,7 +29,7 @@ class Action(StrEnum):
 ACTIONS = tuple(Action)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     level: int
     ref: ObjectRef

@@ -8,7 +8,7 @@ remove both, so reading them from the copy would make the result depend on rule 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,7 @@ class CleanOptions:
 class CleanContext:
     """What cleaning one object needs to know about the rest of the bundle."""
 
-    exported_uids: frozenset[str]  # UIDs of every object in the bundle
+    exported_uids: Container[str]  # UIDs of every object in the bundle
     exported_persistent_volumes: frozenset[str]  # names of PVs in the bundle
     generated_token_secrets: frozenset[
         tuple[str, str]

@@ -269,7 +269,8 @@ def _volume(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRe
 def _service(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
     selector = (obj.get("spec") or {}).get("selector")
     extras["service_has_selector"] = bool(selector)
-    extras["pod_selector"] = from_map(selector)
+    # Interned keys and values: most are those of the pods' labels, kept once already.
+    extras["pod_selector"] = shared(from_map(labels_of(selector)))
     return set()
 
 

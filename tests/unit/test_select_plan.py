@@ -8,6 +8,7 @@ from kbundle.core.errors import UsageError
 from kbundle.core.model import ObjectRef
 from kbundle.core.selectors import parse_selector
 from kbundle.select import rules
+from kbundle.select.compact import uid_text
 from kbundle.select.plan import SelectionRequest, plan_export
 from tests.sample_state import sample_index, sample_objects
 
@@ -229,6 +230,12 @@ def test_object_export_warns_about_references_to_objects_that_do_not_exist() -> 
 
 
 def test_exported_uids_and_volumes_feed_the_cleaning_context() -> None:
-    plan = plan_export(sample_index(), SelectionRequest(namespaces=frozenset({"shop"})))
+    index = sample_index()
+    plan = plan_export(index, SelectionRequest(namespaces=frozenset({"shop"})))
     assert plan.exported_persistent_volumes == {"shop-uploads"}
-    assert len(plan.exported_uids) == len(plan.exported)
+    exported = {uid_text(f.uid) for f in plan.exported.values() if f.uid}
+    others = {uid_text(f.uid) for f in index.by_ref.values() if f.uid} - exported
+    assert exported and others
+    assert all(uid in plan.exported_uids for uid in exported)
+    assert not any(uid in plan.exported_uids for uid in others)
+    assert "" not in plan.exported_uids
