@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,12 +38,22 @@ def always_fails(number: int, *, tick: Tick) -> int:
 
 
 def _children() -> set[int]:
+    """This process's children now (a test session may have others: clusters, servers)."""
     found: set[int] = set()
     for task in Path("/proc/self/task").iterdir():
         found |= {int(pid) for pid in (task / "children").read_text().split()}
     return found
 
 
+@pytest.fixture
+def no_worker_left() -> Iterator[None]:
+    """Every worker a test starts has ended when it returns."""
+    before = _children()
+    yield
+    assert _children() <= before
+
+
+@pytest.mark.usefixtures("no_worker_left")
 def test_results_come_back_in_call_order_from_the_caller_and_a_worker() -> None:
     seconds = [0.4, 0.3, 0.3, 0.2, 0.2, 0.1]
     heard: list[int] = []
@@ -51,13 +62,12 @@ def test_results_come_back_in_call_order_from_the_caller_and_a_worker() -> None:
     assert {pid for pid, _ in results} - {os.getpid()}, "no call ran in a worker"
     assert os.getpid() in {pid for pid, _ in results}
     assert sum(heard) == 3 * len(seconds)
-    assert not _children()
 
 
+@pytest.mark.usefixtures("no_worker_left")
 def test_a_worker_that_dies_leaves_its_call_to_the_caller() -> None:
     results = run_apart(die_unless_in, [(os.getpid(),)] * 4, workers=2)
     assert results == ["ran in the caller"] * 4
-    assert not _children()
 
 
 def test_without_an_interpreter_every_call_runs_in_the_caller(
@@ -68,10 +78,10 @@ def test_without_an_interpreter_every_call_runs_in_the_caller(
     assert [pid for pid, _ in results] == [os.getpid()] * 2
 
 
+@pytest.mark.usefixtures("no_worker_left")
 def test_an_error_of_the_function_surfaces_in_the_caller_and_workers_end() -> None:
     with pytest.raises(ValueError, match=r"call \d fails"):
         run_apart(always_fails, [(n,) for n in range(3)], workers=2)
-    assert not _children()
 
 
 def test_a_script_without_a_main_guard_runs_once(tmp_path: Path) -> None:
