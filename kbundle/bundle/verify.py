@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
-import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from kbundle.bundle.layout import CHECKSUMS, MANIFEST, SIGNATURE, is_object_file
 from kbundle.bundle.reader import DEFAULT_LIMITS, Limits, Member, extract_bundle, manifest_document
 from kbundle.bundle.signing import Signature, parse_signature
 from kbundle.bundle.yaml_codec import describe_error, iter_documents
-from kbundle.core.apart import Tick, run_apart
+from kbundle.core.apart import Tick, extra_processes, run_apart
 from kbundle.core.errors import BundleFormatError, IntegrityError
 from kbundle.core.kinds import group_kind_of
 from kbundle.core.model import (
@@ -184,14 +183,11 @@ def verify_bundle(
 
 # -- step 5 for a large bundle: object files parsed on several cores ----------------------------
 
-PROCESSES = 4  # parsing at once, at most: the calling process and worker processes
-
 
 def _extra_processes(entries: Sequence[FileEntry]) -> int:
     """Worker processes beside this one: parsing is most of a large bundle's verification
     and of the start of its import (8 s of YAML at 100,000 objects), and files parse apart."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(0, min(PROCESSES, len(entries), cores or 1) - 1)
+    return extra_processes(len(entries))
 
 
 @dataclass(frozen=True)

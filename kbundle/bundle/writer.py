@@ -17,6 +17,7 @@ import tarfile
 import tempfile
 import weakref
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -105,6 +106,7 @@ class BundleWriter:
         self._cleanup_spool = weakref.finalize(self, shutil.rmtree, self._spool, True)
         self._entries: dict[str, FileEntry] = {}
         self._spooled: dict[str, Path] = {}
+        self._reserved: dict[str, Path] = {}  # object files' spool files, added or not yet
         self._closed = False
 
     def __enter__(self) -> BundleWriter:
@@ -138,30 +140,48 @@ class BundleWriter:
         ``objects`` may be a generator: each object is written as it comes, so a kind of any
         size costs the memory of one object (and the bytes are those of ``dump_documents``).
         """
+        path, spooled = self.reserve_object_file(
+            level=level, level_name=level_name, api_version=api_version, kind=kind
+        )
+        rendered = render_object_file(objects, api_version, kind, path, spooled)
+        return self.add_rendered_file(path, namespaced=namespaced, level=level, rendered=rendered)
+
+    def reserve_object_file(
+        self, *, level: int, level_name: str, api_version: str, kind: str
+    ) -> tuple[str, Path]:
+        """The bundle path of one kind's object file and the spool file to render it into
+        (``render_object_file``, perhaps in a worker process); ``add_rendered_file`` adds it."""
         self._check_open()
         group, version = group_of(api_version), version_of(api_version)
         path = object_file(level, level_name, group, version, kind)
         if not is_object_file(path):
             raise ValueError(f"{path} is not a valid object file name (check level and kind)")
-        if path in self._entries:
+        if path in self._entries or path in self._reserved:
             raise ValueError(f"{path} was already added to this bundle")
-        spooled = self._spool / f"{len(self._spooled):06d}.yaml"
-        checked = _CheckedObjects(objects, api_version, kind, path)
-        with spooled.open("wb") as raw:
-            out = _HashingWriter(raw)
-            stream_documents(checked, out)
+        spooled = self._spool / f"{len(self._reserved):06d}.yaml"
+        self._reserved[path] = spooled
+        return path, spooled
+
+    def add_rendered_file(
+        self, path: str, *, namespaced: bool, level: int, rendered: RenderedFile
+    ) -> FileEntry:
+        """Add an object file ``render_object_file`` wrote to the spool file reserved for
+        ``path``."""
+        self._check_open()
+        if path not in self._reserved or path in self._entries:
+            raise ValueError(f"{path} was not reserved, or was added already")
         entry = FileEntry(
             path=path,
-            api_version=api_version,
-            kind=kind,
+            api_version=rendered.api_version,
+            kind=rendered.kind,
             namespaced=namespaced,
             level=level,
-            objects=checked.count,
-            sha256=out.digest.hexdigest(),
-            size=out.size,
+            objects=rendered.objects,
+            sha256=rendered.sha256,
+            size=rendered.size,
         )
         self._entries[path] = entry
-        self._spooled[path] = spooled
+        self._spooled[path] = self._reserved[path]
         return entry
 
     def finish(self, manifest: Manifest, *, signer: Signer | None = None) -> None:
@@ -260,6 +280,29 @@ def _content(source: bytes | Path) -> Iterator[tuple[int, IO[bytes]]]:
         return
     with source.open("rb") as spooled:
         yield os.fstat(spooled.fileno()).st_size, spooled
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    """What rendering one object file wrote: small enough to cross a process boundary."""
+
+    api_version: str
+    kind: str
+    objects: int
+    sha256: str
+    size: int
+
+
+def render_object_file(
+    objects: Iterable[dict[str, Any]], api_version: str, kind: str, path: str, out: Path
+) -> RenderedFile:
+    """Write one kind's objects as the bundle's YAML to ``out``, counting and hashing as it
+    goes; each object must be of that kind (``path`` names the file in errors)."""
+    checked = _CheckedObjects(objects, api_version, kind, path)
+    with out.open("wb") as raw:
+        hashing = _HashingWriter(raw)
+        stream_documents(checked, hashing)
+    return RenderedFile(api_version, kind, checked.count, hashing.digest.hexdigest(), hashing.size)
 
 
 class _CheckedObjects:

@@ -67,24 +67,36 @@ class _Calls(Generic[R]):
             self.results[index] = result
 
 
+PROCESSES = 4  # at work at once, at most: the calling process and its workers
+
+
+def extra_processes(calls: int) -> int:
+    """Worker processes worth starting beside the calling one for ``calls`` calls: one per
+    core this process may use, beyond its own, up to ``PROCESSES`` in all."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(0, min(PROCESSES, calls, cores or 1) - 1)
+
+
 def run_apart(
     function: Callable[..., R],
     arguments: Sequence[tuple[Any, ...]],
     *,
     workers: int,
     on_tick: Tick = lambda _count: None,
+    pass_fds: Sequence[int] = (),
 ) -> list[R]:
     """``function(*args, tick=...)`` for each of ``arguments``, in up to ``workers`` worker
     processes and the calling thread, taken in the order given (put the longest first);
     the results in that order. ``function`` is a module-level function that a worker can
     import (kbundle's own: a worker's path starts with this kbundle), whose arguments and
     result pickle; ``tick(count)`` reaches ``on_tick`` in the calling process
-    (under a lock: from any thread). An exception ``function`` raises in the calling thread
-    propagates after the workers are stopped."""
+    (under a lock: from any thread). ``pass_fds``: open files the workers inherit, under the
+    same numbers (an anonymous spool they read). An exception ``function`` raises in the
+    calling thread propagates after the workers are stopped."""
     calls = _Calls(function, arguments, on_tick)
     for index in range(len(arguments)):
         calls.waiting.put(index)
-    started = [_Worker.start() for _ in range(min(workers, len(arguments) - 1))]
+    started = [_Worker.start(pass_fds) for _ in range(min(workers, len(arguments) - 1))]
     running = [worker for worker in started if worker is not None]
     threads = [
         threading.Thread(target=worker.serve, args=(calls,), daemon=True, name="kbundle-apart")
@@ -121,7 +133,7 @@ class _Worker:
         self._answers: IO[bytes] = process.stdout
 
     @classmethod
-    def start(cls) -> _Worker | None:
+    def start(cls, pass_fds: Sequence[int] = ()) -> _Worker | None:
         """A new worker, or None where no interpreter can run one."""
         if not sys.executable or getattr(sys, "frozen", False):
             return None
@@ -134,6 +146,7 @@ class _Worker:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONPATH": path},
+                pass_fds=tuple(pass_fds),
             )
         except OSError as error:
             log.debug("no worker process (%s); working in this one", error)

@@ -66,17 +66,14 @@ class _SpoolFile:
         return obj
 
     def read_all(self, places: Sequence[int]) -> Iterator[Object]:
-        """The objects at ``places`` in order, read in blocks of about a MiB rather than one
-        request each (a spool written in order is read back sequentially)."""
+        """The objects at ``places`` in order (``read_places``)."""
+        yield from read_places(self.fileno(), places)
+
+    def fileno(self) -> int:
+        """The file's descriptor, everything appended so far written to it."""
         with self._lock:
             self._flush()
-        block, start = memoryview(b""), 0  # block holds the file from offset start
-        for place in places:
-            offset, length = place >> _LENGTH_BITS, place & ((1 << _LENGTH_BITS) - 1)
-            if not (start <= offset and offset + length <= start + len(block)):
-                block = memoryview(os.pread(self._fd, max(length, _FLUSH_AT), offset))
-                start = offset
-            yield marshal.loads(block[offset - start : offset - start + length])
+        return self._fd
 
     def _flush(self) -> None:
         if self._buffer:
@@ -86,6 +83,19 @@ class _SpoolFile:
 
     def close(self) -> None:
         self._file.close()
+
+
+def read_places(fd: int, places: Sequence[int]) -> Iterator[Object]:
+    """The objects at ``places`` of the spool file open as ``fd``, in order, read in blocks
+    of about a MiB rather than one request each (a spool written in order is read back
+    sequentially). A worker process that inherited the descriptor reads it the same way."""
+    block, start = memoryview(b""), 0  # block holds the file from offset start
+    for place in places:
+        offset, length = place >> _LENGTH_BITS, place & ((1 << _LENGTH_BITS) - 1)
+        if not (start <= offset and offset + length <= start + len(block)):
+            block = memoryview(os.pread(fd, max(length, _FLUSH_AT), offset))
+            start = offset
+        yield marshal.loads(block[offset - start : offset - start + length])
 
 
 Head = tuple[str, ObjectRef]  # an object's apiVersion and identity
@@ -217,6 +227,15 @@ class SpooledMapping(Generic[K]):
 
     def keys(self) -> Iterable[K]:
         return self._places.keys()
+
+    def places_of(self, keys: Iterable[K]) -> list[int]:
+        """Where the objects of ``keys`` are, for ``read_places`` (in another process)."""
+        return [self._places[key] for key in keys]
+
+    def fileno(self) -> int:
+        """The descriptor of the spool file, to pass to a worker process with
+        ``read_places``; everything stored so far is written to it."""
+        return self._file.fileno()
 
     def close(self) -> None:
         self._file.close()

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -19,36 +18,29 @@ from kbundle.bundle.passphrase import PassphraseSource
 from kbundle.bundle.secret_encryption import EncryptionInfo, SecretKey
 from kbundle.bundle.signing import signer_from
 from kbundle.bundle.writer import CREATED_AT_FORMAT, BundleWriter, Signer, creation_time
-from kbundle.clean import CleanContext, CleanOptions, clean_object
+from kbundle.clean import CleanOptions
 from kbundle.cluster import Cluster, open_cluster
 from kbundle.core.collector import collection_paused
 from kbundle.core.errors import UsageError
-from kbundle.core.levels import Level, level_for
 from kbundle.core.model import (
     SECRETS_ENCRYPTED,
     SECRETS_EXCLUDED,
     SECRETS_INCLUDED,
     ClusterScopedEntry,
     FileEntry,
-    LevelInfo,
     Manifest,
     ManifestWarning,
-    Object,
-    ObjectRef,
     ProgressCallback,
     SecretsInfo,
     SelectionInfo,
     SkipCount,
     SourceInfo,
-    is_secret,
     secret_objects,
 )
-from kbundle.core.progress import WRITING, Every, begin_phase
 from kbundle.core.scratch import scratch_folder
 from kbundle.core.version import __version__
 from kbundle.select.plan import ExportPlan, SelectionRequest, plan_export
 from kbundle.select.resolve import resolve_selection
-from kbundle.select.rules import GENERATED_TOKEN
 from kbundle.select.selection import Selection
 from kbundle.select.snapshot import Scope, Snapshot, take_snapshot
 from kbundle.verbs.common import (
@@ -60,6 +52,7 @@ from kbundle.verbs.common import (
     display_name,
     size_of,
 )
+from kbundle.verbs.object_files import write_object_files
 
 log = logging.getLogger(__name__)
 
@@ -199,8 +192,8 @@ def _write_objects(
     progress: ProgressCallback | None,
 ) -> Manifest:
     """Write the object files of ``plan``; return the manifest that describes them."""
-    files, levels, notes = _write_object_files(
-        snapshot, plan, request.clean, request.secrets, writer, progress=progress
+    files, levels, notes = write_object_files(
+        snapshot, plan, request.clean, writer, seal_with=request.secrets.key, progress=progress
     )
     return Manifest(
         tool_version=__version__,
@@ -244,88 +237,6 @@ def _cluster_scoped(plan: ExportPlan) -> tuple[ClusterScopedEntry, ...]:
 def _secrets_info(policy: SecretsPolicy, files: list[FileEntry]) -> SecretsInfo:
     encryption = policy.encryption.to_dict() if policy.encryption is not None else None
     return SecretsInfo(policy.mode, secret_objects(files), encryption)
-
-
-def _write_object_files(
-    snapshot: Snapshot,
-    plan: ExportPlan,
-    options: CleanOptions,
-    secrets: SecretsPolicy,
-    writer: BundleWriter,
-    *,
-    progress: ProgressCallback | None,
-) -> tuple[list[FileEntry], tuple[LevelInfo, ...], list[ManifestWarning]]:
-    context = CleanContext(
-        exported_uids=plan.exported_uids,
-        exported_persistent_volumes=plan.exported_persistent_volumes,
-        generated_token_secrets=frozenset(
-            (f.ref.namespace, f.ref.name) for f, reason in plan.skipped if reason == GENERATED_TOKEN
-        ),
-        options=options,
-    )
-    by_resource: dict[str, list[ObjectRef]] = defaultdict(list)
-    for ref in plan.exported:
-        by_resource[snapshot.resource_key_of(plan.exported[ref])].append(ref)
-    placed = {key: _level_of(key, refs, snapshot, plan) for key, refs in by_resource.items()}
-
-    files: list[FileEntry] = []
-    notes: list[ManifestWarning] = []
-    kinds_by_level: dict[Level, set[str]] = defaultdict(set)
-    begin_phase(progress, WRITING)
-    written = Every(progress, len(plan.exported))
-    for key in sorted(placed, key=lambda k: (placed[k].number, k)):
-        resource, level = snapshot.resources[key], placed[key]
-        seal = secrets.key if is_secret(resource.api_version, resource.kind) else None
-        cleaned = _cleaned(snapshot.objects_in_order(by_resource[key]), context, seal, notes)
-        files.append(
-            writer.add_object_file(
-                level=level.number,
-                level_name=level.name,
-                api_version=resource.api_version,
-                kind=resource.kind,
-                namespaced=resource.namespaced,
-                objects=_counted(cleaned, written, resource.group_kind),
-            )
-        )
-        kinds_by_level[level].add(resource.group_kind)
-    levels = tuple(
-        LevelInfo(level.number, level.name, tuple(sorted(kinds)))
-        for level, kinds in sorted(kinds_by_level.items(), key=lambda i: i[0].number)
-    )
-    return files, levels, notes
-
-
-def _counted(objects: Iterator[Object], written: Every, what: str) -> Iterator[Object]:
-    for obj in objects:
-        yield obj
-        written.advance(what)
-
-
-def _cleaned(
-    objects: Iterator[Object],
-    context: CleanContext,
-    seal: SecretKey | None,
-    notes: list[ManifestWarning],
-) -> Iterator[Object]:
-    """Each object as the bundle holds it, one at a time (the writer streams them)."""
-    for obj in objects:
-        result, object_notes = clean_object(obj, context)
-        notes += [ManifestWarning(n.code, n.message) for n in object_notes]
-        yield result if seal is None else seal.seal(result)
-
-
-def _level_of(key: str, refs: list[ObjectRef], snapshot: Snapshot, plan: ExportPlan) -> Level:
-    resource = snapshot.resources[key]
-    referenced: set[str] = set()
-    for ref in refs:
-        fact = plan.exported[ref]
-        referenced |= {r.group_kind for r in fact.references}
-        referenced |= {ObjectRef(o.group, o.kind, "", o.name).group_kind for o in fact.owners}
-    return level_for(
-        resource.group_kind,
-        is_custom_resource=resource.group_kind in snapshot.custom_resource_kinds,
-        referenced=referenced,
-    )
 
 
 def _skip_counts(plan: ExportPlan, snapshot: Snapshot) -> tuple[SkipCount, ...]:

@@ -14,7 +14,7 @@ import zstandard
 
 from kbundle.bundle import writer as writer_module
 from kbundle.bundle.layout import CHECKSUMS, MANIFEST
-from kbundle.bundle.writer import BundleWriter, created_at, manifest_yaml
+from kbundle.bundle.writer import BundleWriter, created_at, manifest_yaml, render_object_file
 from kbundle.bundle.yaml_codec import load_documents
 from tests.bundle_samples import (
     CONFIGMAPS,
@@ -262,3 +262,50 @@ def test_writes_the_same_bytes_to_a_binary_stream(tmp_path: Path) -> None:
 
 def test_created_at_is_rfc3339_utc_with_seconds() -> None:
     assert created_at(MTIME) == "2026-11-21T07:00:00Z"
+
+
+def test_a_file_rendered_elsewhere_gives_the_bundle_add_object_file_gives(tmp_path: Path) -> None:
+    """What an export's worker process renders into a reserved spool file makes the same
+    bundle, byte for byte, as rendering it in the writer."""
+    write_sample_bundle(tmp_path / "direct.kbundle")
+    with BundleWriter(tmp_path / "reserved.kbundle", mtime=MTIME) as writer:
+        entries = []
+        for level, name, api_version, kind, namespaced, objects in (
+            (9, "workloads", "apps/v1", "Deployment", True, DEPLOYMENTS),
+            (0, "namespaces", "v1", "Namespace", False, NAMESPACES),
+            (6, "configuration", "v1", "ConfigMap", True, CONFIGMAPS),
+        ):
+            path, out = writer.reserve_object_file(
+                level=level, level_name=name, api_version=api_version, kind=kind
+            )
+            rendered = render_object_file(objects, api_version, kind, path, out)
+            entries.append(
+                writer.add_rendered_file(
+                    path, namespaced=namespaced, level=level, rendered=rendered
+                )
+            )
+        writer.finish(sample_manifest(tuple(entries)))
+    direct = (tmp_path / "direct.kbundle").read_bytes()
+    assert (tmp_path / "reserved.kbundle").read_bytes() == direct
+
+
+def test_a_rendered_file_needs_its_reservation_and_is_added_once(tmp_path: Path) -> None:
+    with BundleWriter(tmp_path / "b.kbundle", mtime=MTIME) as writer:
+        path, out = writer.reserve_object_file(
+            level=0, level_name="namespaces", api_version="v1", kind="Namespace"
+        )
+        rendered = render_object_file(NAMESPACES, "v1", "Namespace", path, out)
+        with pytest.raises(ValueError, match="not reserved"):
+            writer.add_rendered_file(
+                "objects/06-configuration/core.v1.ConfigMap.yaml",
+                namespaced=True,
+                level=6,
+                rendered=rendered,
+            )
+        writer.add_rendered_file(path, namespaced=False, level=0, rendered=rendered)
+        with pytest.raises(ValueError, match="added already"):
+            writer.add_rendered_file(path, namespaced=False, level=0, rendered=rendered)
+        with pytest.raises(ValueError, match="already added"):
+            writer.reserve_object_file(
+                level=0, level_name="namespaces", api_version="v1", kind="Namespace"
+            )

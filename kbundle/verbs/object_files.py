@@ -1,0 +1,268 @@
+"""An export's object files: each kind's objects read from the snapshot's spool, cleaned,
+sealed (Secrets, when encrypted) and rendered as the bundle's YAML.
+
+Rendering is most of writing a large bundle (a third of a 50,000-object export) and one
+interpreter renders on one core, so a large export renders its files in worker processes
+(``kbundle.core.apart``) and in this one at once, one file each. A worker reads its objects
+from the spool file it inherits and writes its YAML to the file the bundle writer reserved:
+the same bytes as in one process, as rendering is deterministic. Files of sealed Secrets
+are rendered here only: the key never leaves this process.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kbundle.bundle.writer import RenderedFile, render_object_file
+from kbundle.clean import CleanContext, CleanOptions, clean_object
+from kbundle.core.apart import Tick, extra_processes, run_apart
+from kbundle.core.levels import Level, level_for
+from kbundle.core.model import (
+    FileEntry,
+    LevelInfo,
+    ManifestWarning,
+    Object,
+    ObjectRef,
+    ProgressCallback,
+    is_secret,
+)
+from kbundle.core.progress import WRITING, Every, begin_phase
+from kbundle.core.spool import read_places
+from kbundle.select.compact import uid_text
+from kbundle.select.rules import GENERATED_TOKEN
+
+if TYPE_CHECKING:  # a worker process imports this module: it needs none of these
+    from kbundle.bundle.secret_encryption import SecretKey
+    from kbundle.bundle.writer import BundleWriter
+    from kbundle.select.plan import ExportPlan
+    from kbundle.select.snapshot import Snapshot
+
+# Objects an export holds before its files are rendered in worker processes: below, starting
+# a worker costs more than it saves.
+APART_FROM = 5000
+_TICK_EVERY = 256  # objects a worker renders between two progress reports
+
+
+@dataclass(frozen=True)
+class _File:
+    """One object file to write: its resource, level, and objects in file order."""
+
+    key: str  # the snapshot's resource key
+    level: Level
+    refs: list[ObjectRef]  # by namespace, then name
+    seal: SecretKey | None
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One object file for ``render_file``: where its objects are, how to clean them, where
+    its YAML goes. Small enough to send to a worker process."""
+
+    path: str
+    out: Path
+    api_version: str
+    kind: str
+    spool_fd: int
+    places: list[int]
+    context: CleanContext
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    rendered: RenderedFile
+    notes: tuple[ManifestWarning, ...]
+
+
+def write_object_files(
+    snapshot: Snapshot,
+    plan: ExportPlan,
+    options: CleanOptions,
+    writer: BundleWriter,
+    *,
+    seal_with: SecretKey | None,
+    progress: ProgressCallback | None,
+) -> tuple[list[FileEntry], tuple[LevelInfo, ...], list[ManifestWarning]]:
+    """Write the object files of ``plan`` (Secrets sealed with ``seal_with``, if given);
+    their entries, the levels they make, and what cleaning noted."""
+    context = CleanContext(
+        exported_uids=plan.exported_uids,
+        exported_persistent_volumes=plan.exported_persistent_volumes,
+        generated_token_secrets=frozenset(
+            (f.ref.namespace, f.ref.name) for f, reason in plan.skipped if reason == GENERATED_TOKEN
+        ),
+        options=options,
+    )
+    files = _files(snapshot, plan, seal_with)
+    begin_phase(progress, WRITING)
+    written = Every(progress, len(plan.exported))
+    notes: list[ManifestWarning] = []
+    rendered = _render_apart(
+        snapshot, plan, files, writer, context=context, written=written, notes=notes
+    )
+    entries: list[FileEntry] = []
+    for number, file in enumerate(files):
+        resource = snapshot.resources[file.key]
+        if number in rendered:
+            entries.append(rendered[number])
+            continue
+        cleaned = _cleaned(snapshot.objects_in_order(file.refs), context, file.seal, notes)
+        entries.append(
+            writer.add_object_file(
+                level=file.level.number,
+                level_name=file.level.name,
+                api_version=resource.api_version,
+                kind=resource.kind,
+                namespaced=resource.namespaced,
+                objects=_counted(cleaned, written, resource.group_kind),
+            )
+        )
+    kinds_by_level: dict[Level, set[str]] = defaultdict(set)
+    for file in files:
+        kinds_by_level[file.level].add(snapshot.resources[file.key].group_kind)
+    levels = tuple(
+        LevelInfo(level.number, level.name, tuple(sorted(kinds)))
+        for level, kinds in sorted(kinds_by_level.items(), key=lambda i: i[0].number)
+    )
+    return entries, levels, notes
+
+
+def _files(snapshot: Snapshot, plan: ExportPlan, seal_with: SecretKey | None) -> list[_File]:
+    """The object files, in the order the manifest lists them (level, then resource)."""
+    by_resource: dict[str, list[ObjectRef]] = defaultdict(list)
+    for ref in plan.exported:
+        by_resource[snapshot.resource_key_of(plan.exported[ref])].append(ref)
+    files = []
+    for key, refs in by_resource.items():
+        resource = snapshot.resources[key]
+        seal = seal_with if is_secret(resource.api_version, resource.kind) else None
+        refs.sort(key=lambda r: (r.namespace, r.name))
+        files.append(_File(key, _level_of(key, refs, snapshot, plan), refs, seal))
+    return sorted(files, key=lambda f: (f.level.number, f.key))
+
+
+def _render_apart(
+    snapshot: Snapshot,
+    plan: ExportPlan,
+    files: list[_File],
+    writer: BundleWriter,
+    *,
+    context: CleanContext,
+    written: Every,
+    notes: list[ManifestWarning],
+) -> dict[int, FileEntry]:
+    """Render the files worth it on several cores; their entries by file number. Nothing
+    for a small export, or where no worker can run (the caller renders those files)."""
+    apart = [n for n, f in enumerate(files) if f.seal is None]
+    workers = extra_processes(len(apart))
+    if len(plan.exported) < APART_FROM or not workers:
+        return {}
+    spool_fd = snapshot.stored.fileno()
+    jobs: dict[int, _Job] = {}
+    for number in sorted(apart, key=lambda n: -len(files[n].refs)):  # the largest first
+        file = files[number]
+        resource = snapshot.resources[file.key]
+        path, out = writer.reserve_object_file(
+            level=file.level.number,
+            level_name=file.level.name,
+            api_version=resource.api_version,
+            kind=resource.kind,
+        )
+        jobs[number] = _Job(
+            path=path,
+            out=out,
+            api_version=resource.api_version,
+            kind=resource.kind,
+            spool_fd=spool_fd,
+            places=snapshot.stored.places_of(file.refs),
+            context=replace(context, exported_uids=_owners_exported(file.refs, plan)),
+        )
+    results = run_apart(
+        render_file,
+        [(job,) for job in jobs.values()],
+        workers=workers,
+        on_tick=lambda count: written.advance("object files", count),
+        pass_fds=(spool_fd,),
+    )
+    entries: dict[int, FileEntry] = {}
+    for (number, job), result in zip(jobs.items(), results, strict=True):
+        notes += result.notes
+        namespaced = snapshot.resources[files[number].key].namespaced
+        entries[number] = writer.add_rendered_file(
+            job.path,
+            namespaced=namespaced,
+            level=files[number].level.number,
+            rendered=result.rendered,
+        )
+    return entries
+
+
+def _owners_exported(refs: Iterable[ObjectRef], plan: ExportPlan) -> frozenset[str]:
+    """The UIDs of exported objects that ``refs``' objects name as owners: all the cleaning
+    of those objects asks of ``exported_uids``, and a few where the whole set is the size of
+    the bundle."""
+    exported = plan.exported_uids
+    return frozenset(
+        text
+        for ref in refs
+        for owner in plan.exported[ref].owners
+        if (text := uid_text(owner.uid)) in exported
+    )
+
+
+def render_file(job: _Job, *, tick: Tick) -> _Rendered:
+    """Clean and render one object file (in a worker process, or this one)."""
+    notes: list[ManifestWarning] = []
+    cleaned = _cleaned(read_places(job.spool_fd, job.places), job.context, None, notes)
+    rendered = render_object_file(
+        _ticking(cleaned, tick), job.api_version, job.kind, job.path, job.out
+    )
+    return _Rendered(rendered, tuple(notes))
+
+
+def _ticking(objects: Iterator[Object], tick: Tick) -> Iterator[Object]:
+    count = 0
+    for obj in objects:
+        yield obj
+        count += 1
+        if count == _TICK_EVERY:
+            tick(count)
+            count = 0
+    if count:
+        tick(count)
+
+
+def _counted(objects: Iterator[Object], written: Every, what: str) -> Iterator[Object]:
+    for obj in objects:
+        yield obj
+        written.advance(what)
+
+
+def _cleaned(
+    objects: Iterator[Object],
+    context: CleanContext,
+    seal: SecretKey | None,
+    notes: list[ManifestWarning],
+) -> Iterator[Object]:
+    """Each object as the bundle holds it, one at a time (the writer streams them)."""
+    for obj in objects:
+        result, object_notes = clean_object(obj, context)
+        notes += [ManifestWarning(n.code, n.message) for n in object_notes]
+        yield result if seal is None else seal.seal(result)
+
+
+def _level_of(key: str, refs: list[ObjectRef], snapshot: Snapshot, plan: ExportPlan) -> Level:
+    resource = snapshot.resources[key]
+    referenced: set[str] = set()
+    for ref in refs:
+        fact = plan.exported[ref]
+        referenced |= {r.group_kind for r in fact.references}
+        referenced |= {ObjectRef(o.group, o.kind, "", o.name).group_kind for o in fact.owners}
+    return level_for(
+        resource.group_kind,
+        is_custom_resource=resource.group_kind in snapshot.custom_resource_kinds,
+        referenced=referenced,
+    )
