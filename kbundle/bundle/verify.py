@@ -21,33 +21,28 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import jsonschema
-import yaml
 
 from kbundle.bundle.layout import CHECKSUMS, MANIFEST, SIGNATURE, is_object_file, object_file
+from kbundle.bundle.object_checks import check_documents, check_file, shown
 from kbundle.bundle.reader import DEFAULT_LIMITS, Limits, Member, extract_bundle, manifest_document
 from kbundle.bundle.signing import Signature, parse_signature
-from kbundle.bundle.yaml_codec import describe_error, iter_documents
-from kbundle.core.apart import Tick, extra_processes, run_apart
+from kbundle.bundle.yaml_codec import iter_documents
+from kbundle.core.apart import extra_processes, run_apart
 from kbundle.core.errors import BundleFormatError, IntegrityError
-from kbundle.core.kinds import group_kind_of
 from kbundle.core.model import (
     FORMAT_VERSION,
     FileEntry,
     LevelInfo,
     Manifest,
     ProgressCallback,
-    SelectionInfo,
     group_kind,
     group_of,
-    is_sealed,
-    is_secret,
     secret_objects,
     version_of,
 )
-from kbundle.core.names import NAMESPACE_NAME, object_name_problem
 from kbundle.core.progress import VERIFYING, Every, begin_phase
 from kbundle.core.schemas import SCHEMAS, packaged_schema
-from kbundle.core.spool import ObjectSpool, SpoolWriter, WrittenSpool
+from kbundle.core.spool import ObjectSpool
 
 # schemas/ at the repository root is the canonical copy; kbundle/schemas links to it so the
 # file ships inside the package (wheels copy the linked file's content).
@@ -62,7 +57,6 @@ _MAX_REASON = 200
 # Object YAML kept parsed after verification, at most: small bundles skip a second parse;
 # a large one is read again, file by file, so memory stays bounded by its largest file.
 KEEP_PARSED_BYTES = 8 * 1024 * 1024
-_MAX_SHOWN = 120
 
 # JSON Schema counts 6.0 as an integer; kbundle uses these values as ints (paths, counts).
 STRICT_VALIDATOR = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
@@ -161,7 +155,7 @@ def verify_bundle(
     if keep:
         for entry in entries:
             kept: list[dict[str, Any]] = []
-            _check_documents(
+            check_documents(
                 entry, members[entry.path], manifest, cluster_scoped, kept, checked=checked
             )
             parsed[entry.path] = kept
@@ -190,45 +184,6 @@ def _extra_processes(entries: Sequence[FileEntry]) -> int:
     return extra_processes(len(entries))
 
 
-@dataclass(frozen=True)
-class _FileChecked:
-    """One object file checked (perhaps in a worker process): its documents spooled, or
-    why it failed."""
-
-    spool: WrittenSpool | None
-    cluster_scoped: frozenset[tuple[str, str]]
-    failure: tuple[str, str | None] | None = None  # message, hint
-
-
-def _check_file(
-    entry: FileEntry, member: Member, manifest: Manifest, spool: Path, *, tick: Tick
-) -> _FileChecked:
-    """``_check_documents`` for one file, the documents written to ``spool``; run by
-    ``run_apart``, in this process or a worker."""
-    cluster_scoped: set[tuple[str, str]] = set()
-    writer = SpoolWriter(spool)
-    told = 0
-
-    def tell(done: int, _total: int, _what: str) -> None:
-        nonlocal told
-        tick(done - told)
-        told = done
-
-    try:
-        _check_documents(
-            entry,
-            member,
-            manifest,
-            cluster_scoped,
-            writer,
-            checked=Every(tell, entry.objects, step=512),
-        )
-    except BundleFormatError as error:
-        writer.close().path.unlink()
-        return _FileChecked(None, frozenset(), (error.message, error.hint))
-    return _FileChecked(writer.close(), frozenset(cluster_scoped))
-
-
 def _check_apart(
     entries: Sequence[FileEntry],
     members: dict[str, Member],
@@ -245,7 +200,7 @@ def _check_apart(
     spools.mkdir()
     order = sorted(range(len(entries)), key=lambda number: -entries[number].size)
     checks = run_apart(
-        _check_file,
+        check_file,
         [(entries[n], members[entries[n].path], manifest, spools / str(n)) for n in order],
         workers=_extra_processes(entries),
         on_tick=lambda count: checked.advance("object files", count),
@@ -280,24 +235,6 @@ def _signature(names: Sequence[str], members: dict[str, Member]) -> Signature | 
             "from another bundle",
         )
     return signature
-
-
-def _check_secret(
-    entry: FileEntry, number: int, document: dict[str, Any], manifest: Manifest
-) -> None:
-    """Sealed Secrets exactly when the manifest says so: a reader that missed the
-    encryption would otherwise apply Secrets without their data."""
-    encrypted = manifest.secrets_encrypted
-    if is_sealed(document) != encrypted:
-        state = "not encrypted" if encrypted else "encrypted"
-        said = manifest.secrets.mode if manifest.secrets is not None else "nothing"
-        raise BundleFormatError(
-            f"{entry.path}: document {number} is {state}, but {MANIFEST} says secrets {said}"
-        )
-    if encrypted and ("data" in document or "stringData" in document):
-        raise BundleFormatError(
-            f"{entry.path}: document {number} has plaintext data next to its encrypted data"
-        )
 
 
 # -- step 2: the manifest --------------------------------------------------------------------
@@ -376,9 +313,7 @@ def _check_checksums(members: dict[str, Member]) -> None:
             raise IntegrityError(f"member {name} is not listed in {CHECKSUMS}")
     for path in listed:
         if path not in members:
-            raise IntegrityError(
-                f"{CHECKSUMS} lists {_shown(path)}, which the bundle does not hold"
-            )
+            raise IntegrityError(f"{CHECKSUMS} lists {shown(path)}, which the bundle does not hold")
     for path, digest in listed.items():
         if members[path].sha256 != digest:
             raise IntegrityError(
@@ -406,7 +341,7 @@ def _parse_checksums(data: bytes) -> dict[str, str]:
         digest, path = match.groups()
         if path in (CHECKSUMS, SIGNATURE) or path in listed:
             raise BundleFormatError(
-                f"{CHECKSUMS} line {number}: {_shown(path)} cannot be listed here"
+                f"{CHECKSUMS} line {number}: {shown(path)} cannot be listed here"
             )
         listed[path] = digest
     return listed
@@ -486,124 +421,16 @@ def _check_totals(manifest: Manifest, raw: dict[str, Any]) -> None:
 # -- step 5: the documents -------------------------------------------------------------------
 
 
-def _check_documents(
-    entry: FileEntry,
-    member: Member,
-    manifest: Manifest,
-    cluster_scoped: set[tuple[str, str]],
-    kept: list[dict[str, Any]] | SpoolWriter,
-    *,
-    checked: Every,
-) -> None:
-    """Every document of one file, read as a stream: its shape, once each, within the
-    selection, Secrets sealed as said; the names of cluster-scoped objects are added to
-    ``cluster_scoped``, and each document to ``kept``."""
-    seen: set[tuple[str, str]] = set()
-    secrets = is_secret(entry.api_version, entry.kind)
-    kind = group_kind(entry.kind, group_of(entry.api_version))
-    number = 0
-    try:
-        for number, document in enumerate(iter_documents(member.path), start=1):
-            problem = _document_problem(document, entry)
-            if problem is None:
-                meta = document["metadata"]
-                key = (meta.get("namespace") or "", meta["name"])
-                if key in seen:
-                    problem = f"{_shown('/'.join(filter(None, key)))} appears twice"
-                seen.add(key)
-            if problem is not None:
-                raise BundleFormatError(f"{entry.path}: document {number}: {problem}")
-            _check_within_selection(entry, number, document, manifest.selection)
-            if not entry.namespaced:
-                cluster_scoped.add((kind, document["metadata"]["name"]))
-            if secrets:
-                _check_secret(entry, number, document, manifest)
-            kept.append(document)
-            checked.advance(entry.path)
-    except (yaml.YAMLError, ValueError) as error:
-        raise BundleFormatError(f"{entry.path}: {describe_error(error)}") from None
-    if number != entry.objects:
-        raise BundleFormatError(
-            f"{entry.path}: holds {number} documents, {MANIFEST} says {entry.objects}"
-        )
-
-
-def _check_within_selection(
-    entry: FileEntry, number: int, document: dict[str, Any], selection: SelectionInfo
-) -> None:
-    """A bundle reaches no further than its manifest says: every namespaced object lies in a
-    namespace the selection names, unless it took all namespaces. Export reads only those;
-    an object outside them was planted after the fact, and an import would write it into a
-    namespace nobody reviewing the manifest expected."""
-    if selection.all_namespaces or not entry.namespaced:
-        return
-    namespace = document["metadata"]["namespace"]
-    if namespace not in selection.namespaces:  # a tuple of a few names
-        named = ", ".join(selection.namespaces) or "none"
-        raise BundleFormatError(
-            f"{entry.path}: document {number}: {entry.kind} "
-            f"{_shown(namespace)}/{_shown(document['metadata']['name'])} is in namespace "
-            f"{_shown(namespace)}, outside the namespaces {MANIFEST} records as selected "
-            f"({_shown(named)})",
-            hint="the bundle was changed after it was written",
-        )
-
-
 def _check_cluster_scoped_reasons(manifest: Manifest, held: set[tuple[str, str]]) -> None:
     """Each reason the manifest gives is about a cluster-scoped object the bundle holds
     (a transform may add objects without a reason; a reason for nothing is an edit)."""
     for entry in manifest.cluster_scoped or ():
         if (entry.kind, entry.name) not in held:
             raise BundleFormatError(
-                f"{MANIFEST}: clusterScoped names {_shown(entry.kind)} {_shown(entry.name)}, "
+                f"{MANIFEST}: clusterScoped names {shown(entry.kind)} {shown(entry.name)}, "
                 "which the bundle does not hold as a cluster-scoped object",
                 hint="the bundle was changed after it was written",
             )
-
-
-def _document_problem(document: dict[str, Any], entry: FileEntry) -> str | None:
-    """What is wrong with one object, or None; checked in the order a reader would look."""
-    metadata = document.get("metadata")
-    namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
-    problem: str | None = None
-    if not isinstance(document.get("apiVersion"), str):
-        problem = "apiVersion is missing or not a string"
-    elif not isinstance(document.get("kind"), str):
-        problem = "kind is missing or not a string"
-    elif not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
-        problem = "metadata.name is missing or not a string"
-    elif (
-        name_problem := object_name_problem(group_kind_of(document), metadata["name"])
-    ) is not None:
-        problem = f"metadata.name {_shown(metadata['name'])} {name_problem}"
-    elif namespace not in (None, "") and (ns_problem := NAMESPACE_NAME.problem(namespace)):
-        problem = f"metadata.namespace {_shown(namespace)} {ns_problem}"
-    elif (document["apiVersion"], document["kind"]) != (entry.api_version, entry.kind):
-        problem = (
-            f"is {_shown(document['apiVersion'])} {_shown(document['kind'])}, "
-            f"the file holds {entry.api_version} {entry.kind}"
-        )
-    elif entry.namespaced and not (isinstance(namespace, str) and namespace):
-        problem = f"metadata.namespace is missing, but {entry.kind} is namespaced"
-    elif not entry.namespaced and namespace:
-        problem = f"metadata.namespace is set, but {entry.kind} is cluster-scoped"
-    elif _shares_nodes(document):
-        problem = "uses YAML anchors or aliases, which kbundle never writes"
-    return problem
-
-
-def _shares_nodes(document: Any) -> bool:
-    """True if a mapping or list appears twice: an alias, which could hide a YAML bomb."""
-    seen: set[int] = set()
-    stack = [document]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict | list):
-            if id(node) in seen:
-                return True
-            seen.add(id(node))
-            stack.extend(node.values() if isinstance(node, dict) else node)
-    return False
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -635,10 +462,3 @@ def _check_position(names: Sequence[str], name: str, position: int) -> None:
         raise BundleFormatError(
             f"{name} must be member {position + 1} of the bundle, found {names[position]}"
         )
-
-
-def _shown(value: Any) -> str:
-    """A value from the bundle as it can be printed in a one-line message."""
-    text = str(value)
-    text = text if text.isprintable() else repr(text)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."

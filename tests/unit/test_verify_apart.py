@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kbundle.bundle import verify
+from kbundle.bundle import object_checks, verify
 from kbundle.bundle.verify import verify_bundle
 from kbundle.core.errors import BundleFormatError
 from kbundle.core.spool import ObjectSpool
@@ -39,7 +39,7 @@ def apart(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     is slow to check a file, so that the worker checks some. The files it checked."""
     monkeypatch.setattr(verify, "KEEP_PARSED_BYTES", 0)
     monkeypatch.setattr(verify, "_extra_processes", lambda _entries: 1)
-    real, here = verify._check_file, []
+    real, here = object_checks.check_file, []
 
     @functools.wraps(real)  # a worker imports the real one by this name
     def slowly(entry: Any, *arguments: Any, tick: Any) -> Any:
@@ -47,7 +47,7 @@ def apart(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         time.sleep(0.4)
         return real(entry, *arguments, tick=tick)
 
-    monkeypatch.setattr(verify, "_check_file", slowly)
+    monkeypatch.setattr(verify, "check_file", slowly)
     return here
 
 
