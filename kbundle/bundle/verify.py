@@ -178,12 +178,6 @@ def verify_bundle(
 # -- step 5 for a large bundle: object files parsed on several cores ----------------------------
 
 
-def _extra_processes(entries: Sequence[FileEntry]) -> int:
-    """Worker processes beside this one: parsing is most of a large bundle's verification
-    and of the start of its import (8 s of YAML at 100,000 objects), and files parse apart."""
-    return extra_processes(len(entries))
-
-
 def _check_apart(
     entries: Sequence[FileEntry],
     members: dict[str, Member],
@@ -202,7 +196,7 @@ def _check_apart(
     checks = run_apart(
         check_file,
         [(entries[n], members[entries[n].path], manifest, spools / str(n)) for n in order],
-        workers=_extra_processes(entries),
+        workers=extra_processes(len(entries)),
         on_tick=lambda count: checked.advance("object files", count),
     )
     results = {entries[n].path: check for n, check in zip(order, checks, strict=True)}

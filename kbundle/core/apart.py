@@ -62,7 +62,9 @@ class _Calls(Generic[R]):
             return None
 
     def run_here(self, index: int) -> None:
-        result = self.function(*self.arguments[index], tick=self.tick)
+        self.record(index, self.function(*self.arguments[index], tick=self.tick))
+
+    def record(self, index: int, result: R) -> None:
         with self.lock:
             self.results[index] = result
 
@@ -163,8 +165,7 @@ class _Worker:
                 log.debug("worker process failed (%s); the calling process takes over", error)
                 calls.waiting.put(index)
                 return
-            with calls.lock:
-                calls.results[index] = result
+            calls.record(index, result)
 
     def _call(self, function: Callable[..., R], arguments: tuple[Any, ...], tick: Tick) -> R:
         request = (function.__module__, function.__qualname__, arguments)

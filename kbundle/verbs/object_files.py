@@ -11,6 +11,7 @@ are rendered here only: the key never leaves this process.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -117,7 +118,7 @@ def write_object_files(
                 api_version=resource.api_version,
                 kind=resource.kind,
                 namespaced=resource.namespaced,
-                objects=_counted(cleaned, written, resource.group_kind),
+                objects=_ticking(cleaned, functools.partial(written.advance, resource.group_kind)),
             )
         )
     kinds_by_level: dict[Level, set[str]] = defaultdict(set)
@@ -233,12 +234,6 @@ def _ticking(objects: Iterator[Object], tick: Tick) -> Iterator[Object]:
             count = 0
     if count:
         tick(count)
-
-
-def _counted(objects: Iterator[Object], written: Every, what: str) -> Iterator[Object]:
-    for obj in objects:
-        yield obj
-        written.advance(what)
 
 
 def _cleaned(

@@ -38,7 +38,7 @@ def apart(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every bundle counts as large, with one worker process beside this one; this process
     is slow to check a file, so that the worker checks some. The files it checked."""
     monkeypatch.setattr(verify, "KEEP_PARSED_BYTES", 0)
-    monkeypatch.setattr(verify, "_extra_processes", lambda _entries: 1)
+    monkeypatch.setattr(verify, "extra_processes", lambda _calls: 1)
     real, here = object_checks.check_file, []
 
     @functools.wraps(real)  # a worker imports the real one by this name
