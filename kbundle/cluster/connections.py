@@ -5,13 +5,13 @@ and etcd share. Measured here, a request through urllib3's pool costs about twic
 of one through the standard library's ``http.client`` (0.39 ms against 0.18 ms), and every
 millisecond the client spends is one the apiserver cannot. So the common case (HTTPS with
 a CA, client certificate or token, no proxy) uses ``http.client``; anything else (proxies, a
-TLS server name override) uses the urllib3 pool the official client configured.
+TLS server name override) uses the urllib3 pool the official client configured. The
+``http.client`` connections read each answer's headers with ``responses.LeanResponse``.
 """
 
 from __future__ import annotations
 
 import http.client
-import socket
 import ssl
 import threading
 from dataclasses import dataclass
@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import urllib3
+
+from kbundle.cluster.responses import LeanHTTPConnection, LeanHTTPSConnection
 
 if TYPE_CHECKING:
     from kubernetes.client import Configuration
@@ -32,25 +34,6 @@ _STALE = (
     ssl.SSLEOFError,
     ssl.SSLZeroReturnError,
 )
-
-
-class _NoDelay:
-    """Small requests go out at once (no Nagle delay), as urllib3 also arranges."""
-
-    sock: socket.socket | None
-
-    def connect(self) -> None:
-        super().connect()  # type: ignore[misc]
-        if self.sock is not None:
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-class _HTTPConnection(_NoDelay, http.client.HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_NoDelay, http.client.HTTPSConnection):
-    pass
 
 
 @dataclass(frozen=True)
@@ -114,11 +97,11 @@ class PerThreadConnections:
                 connection.sock.settimeout(timeout)
             return connection, True
         if self._scheme == "https":
-            connection = http.client.HTTPSConnection(
+            connection = LeanHTTPSConnection(
                 self._host, self._port, context=self._context, timeout=timeout
             )
         else:
-            connection = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+            connection = LeanHTTPConnection(self._host, self._port, timeout=timeout)
         self._local.connection = connection
         return connection, False
 

@@ -28,7 +28,7 @@ from kbundle.core.kinds import containers, pod_spec
 from kbundle.core.model import Object, ObjectRef, group_kind
 from kbundle.preflight.model import Code, Finding, Severity, named
 from kbundle.preflight.scene import Scene
-from kbundle.select.facts import NAMES_NOTHING, facts_of
+from kbundle.select.facts import NAMES_NOTHING, named_by
 
 STORAGE_CLASS = ("storage.k8s.io", "StorageClass")
 CLASSES: dict[tuple[str, str], tuple[Code, str]] = {
@@ -88,7 +88,7 @@ def references_of(obj: Object) -> set[ObjectRef]:
     (except optional ones and those every namespace gets)."""
     refs = {
         ref
-        for ref in facts_of(obj).references
+        for ref in named_by(obj)
         if (ref.group, ref.kind) in CLASSES or (ref.group, ref.kind) in NAMESPACED
     }
     refs -= {r for r in refs if (r.group, r.kind, r.name) in BUILT_IN}

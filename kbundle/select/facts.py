@@ -22,8 +22,17 @@ from kbundle.select.rules import intrinsic_reason
 
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 # Kinds whose objects name nothing and run no pods, whatever they hold (the apiserver keeps
-# no other fields on them): a pass looking for references need not read them.
-NAMES_NOTHING = frozenset({("", "ConfigMap"), ("", "Secret")})
+# no other fields on them): a pass looking for references need not read them. (A Secret's
+# facts name its ServiceAccount, which such a pass does not look for.)
+NAMES_NOTHING = frozenset(
+    {
+        ("", "ConfigMap"),
+        ("", "Secret"),
+        ("", "Service"),
+        ("", "Endpoints"),
+        ("discovery.k8s.io", "EndpointSlice"),
+    }
+)
 _SECRET_REF_KEY = re.compile(r"(?i)^(.*secretref|secretkeyref|nodepublishsecretref)$")
 _CONFIG_MAP_REF_KEY = re.compile(r"(?i)^(.*configmapref|configmapkeyref)$")
 
@@ -113,24 +122,11 @@ def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
     """Facts of ``obj``; ``crd_name`` is set when it is a custom resource of that CRD."""
     meta = obj.get("metadata") or {}
     ref = ObjectRef.of(obj)
-    group, kind = ref.group, ref.kind
-    references: set[ObjectRef] = set()
     extras: dict[str, Any] = {}
-
     pods = list(_pods(obj))
-    for spec, _ in pods:
-        references |= _pod_spec_references(spec, ref.namespace)
     if pods:
         extras["pod_labels"] = labels_of(pods[0][1])
-
-    specific = _SPECIFIC.get((group, kind))
-    if specific is not None:
-        references |= specific(obj, ref, extras)
-    elif (group, kind) not in _NO_GENERIC_SCAN and (crd_name is not None or not pods):
-        references |= set(_generic_references(obj.get("spec"), ref.namespace))
-    if crd_name is not None:
-        references.add(ObjectRef(*CRD, "", crd_name))
-    references.discard(ref)
+    references = _references(obj, ref, crd_name, pods, extras)
     rare = {name: extras.pop(name) for name in list(extras) if name in _KIND_FACT_NAMES}
     return ObjectFacts(
         ref=shared_ref(ref),
@@ -153,6 +149,36 @@ def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
         kind_facts=KindFacts(**rare) if rare else NO_KIND_FACTS,
         **extras,
     )
+
+
+def named_by(obj: Object) -> set[ObjectRef]:
+    """What ``obj`` names, as in its facts, without the rest of them (labels, selectors,
+    owners): an import's preflight asks this of every workload of a bundle."""
+    ref = ObjectRef.of(obj)
+    return _references(obj, ref, None, list(_pods(obj)), {})
+
+
+def _references(
+    obj: Object,
+    ref: ObjectRef,
+    crd_name: str | None,
+    pods: list[tuple[dict[str, Any], dict[str, Any]]],
+    extras: dict[str, Any],
+) -> set[ObjectRef]:
+    """What ``obj`` names; facts its kind adds besides go into ``extras``."""
+    group, kind = ref.group, ref.kind
+    references: set[ObjectRef] = set()
+    for spec, _ in pods:
+        references |= _pod_spec_references(spec, ref.namespace)
+    specific = _SPECIFIC.get((group, kind))
+    if specific is not None:
+        references |= specific(obj, ref, extras)
+    elif (group, kind) not in _NO_GENERIC_SCAN and (crd_name is not None or not pods):
+        references |= set(_generic_references(obj.get("spec"), ref.namespace))
+    if crd_name is not None:
+        references.add(ObjectRef(*CRD, "", crd_name))
+    references.discard(ref)
+    return references
 
 
 # -- pods and pod templates -----------------------------------------------------------------

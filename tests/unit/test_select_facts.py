@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from kbundle.core.model import ObjectRef
-from kbundle.select.facts import NAMES_NOTHING, NO_KIND_FACTS, facts_of
+from kbundle.select.facts import NAMES_NOTHING, NO_KIND_FACTS, facts_of, named_by
 from tests.sample_state import find, sample_objects
 
 OBJECTS = sample_objects()
@@ -153,13 +153,27 @@ def test_bindings_know_the_role_they_grant() -> None:
     }
 
 
-def test_configmaps_and_secrets_name_nothing_whatever_their_data_says() -> None:
+def test_kinds_said_to_name_nothing_name_nothing_whatever_they_hold() -> None:
+    """The preflight's reference pass skips these kinds without reading them: it must lose
+    nothing by it. (A Secret's facts may name its ServiceAccount, which it does not read.)"""
     data = {"secretName": "db", "configMapName": "settings", "serviceAccountName": "robot"}
-    for kind in ("ConfigMap", "Secret"):
-        obj = {"apiVersion": "v1", "kind": kind, "metadata": {"name": "x", "namespace": "a"}}
-        fact = facts_of({**obj, "data": data, "stringData": data})
-        assert ("", kind) in NAMES_NOTHING
-        assert fact.references == frozenset() and fact.pod_labels is None
+    for group, kind in NAMES_NOTHING:
+        obj = {
+            "apiVersion": f"{group}/v1" if group else "v1",
+            "kind": kind,
+            "metadata": {"name": "x", "namespace": "a"},
+        }
+        filled = {**obj, "data": data, "stringData": data, "spec": {"selector": {"app": "x"}}}
+        fact = facts_of(filled)
+        assert fact.pod_labels is None
+        assert fact.references == frozenset()
+        assert named_by(filled) == set()
+    assert {("", "ConfigMap"), ("", "Secret"), ("", "Service")} <= NAMES_NOTHING
+
+
+def test_named_by_is_what_the_facts_reference() -> None:
+    for obj in OBJECTS:
+        assert named_by(obj) == facts_of(obj).references, ObjectRef.of(obj)
 
 
 def test_only_the_kinds_that_carry_them_hold_kind_facts() -> None:
