@@ -98,11 +98,46 @@ def _construct_string_keyed_map(loader: Any, node: yaml.MappingNode) -> Iterator
             raise yaml.constructor.ConstructorError(
                 None, None, f"mapping key {key.value!r} appears twice", key.start_mark
             )
-        data[key.value] = loader.construct_object(value, deep=False)
+        if value.__class__ is yaml.ScalarNode and value.tag == _STR_TAG:
+            data[key.value] = value.value  # what construct_object gives a string, sooner
+        else:
+            data[key.value] = loader.construct_object(value, deep=False)
+
+
+_PLAIN_TAGS: dict[str, str] = {}  # plain scalar -> its resolved tag, for the short ones
+_PLAIN_TAGS_LIMIT = 1 << 14
+_PLAIN_TAG_LENGTH = 64
+
+
+def _resolve(loader: Any, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
+    """``BaseResolver.resolve`` for a loader without path resolvers (kbundle's has none),
+    with the tags of short plain scalars remembered: keys and values such as ``name``,
+    ``true`` or ``80`` recur in every object, and resolving each anew was a fifth of parsing
+    a bundle."""
+    if kind is not yaml.ScalarNode:
+        tag: str = (
+            loader.DEFAULT_MAPPING_TAG if kind is yaml.MappingNode else loader.DEFAULT_SEQUENCE_TAG
+        )
+        return tag
+    if not implicit[0]:
+        return str(loader.DEFAULT_SCALAR_TAG)
+    known = _PLAIN_TAGS.get(value)
+    if known is not None:
+        return known
+    tag = str(loader.DEFAULT_SCALAR_TAG)
+    for candidate, pattern in loader.yaml_implicit_resolvers.get(value[:1], ()):
+        if pattern.match(value):
+            tag = candidate
+            break
+    if len(value) <= _PLAIN_TAG_LENGTH and len(_PLAIN_TAGS) < _PLAIN_TAGS_LIMIT:
+        _PLAIN_TAGS[value] = tag
+    return tag
 
 
 def _make_loader() -> type[Any]:
-    loader: type[Any] = type("KbundleLoader", (_BASE_LOADER,), {})
+    loader: type[Any] = type("KbundleLoader", (_BASE_LOADER,), {"resolve": _resolve})
+    # No path resolvers and no resolvers for any first character (None): what _resolve skips.
+    assert not loader.yaml_path_resolvers and None not in loader.yaml_implicit_resolvers
     # YAML 1.1 resolves a bare "=" to the "value" tag, which safe loaders cannot construct.
     loader.add_constructor("tag:yaml.org,2002:value", _construct_as_str)
     # Kubernetes reads unquoted timestamps as strings; datetime objects would not be JSON.

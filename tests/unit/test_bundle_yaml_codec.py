@@ -253,3 +253,48 @@ def test_describe_error_gives_one_line_with_the_position() -> None:
     message = describe_error(caught.value)
     assert "\n" not in message
     assert "line 3" in message
+
+
+_PLAIN_SCALARS = [
+    *TRICKY_STRINGS,
+    *(s.upper() for s in TRICKY_STRINGS),
+    "True",
+    "NULL",
+    "Null",
+    "+12",
+    "-0.5",
+    "1.5e-3",
+    ".NaN",
+    "-.inf",
+    "0b101",
+    "190:20:30",
+    "2001-12-14t21:59:43.10-05:00",
+    "<<",
+    "80",
+    "TCP",
+    "a" * 65,  # longer than the remembered ones
+]
+
+
+@pytest.mark.parametrize("implicit", [(True, False), (False, True), (True, True), (False, False)])
+def test_scalars_resolve_to_the_tags_pyyaml_gives_them(implicit: tuple[bool, bool]) -> None:
+    """kbundle's loader remembers the tags of short plain scalars: twice asked, each gets
+    what PyYAML's own resolver says, and collections their default tags."""
+    from kbundle.bundle.yaml_codec import Loader  # noqa: PLC0415
+
+    ours, theirs = Loader(""), yaml.SafeLoader("")
+    pyyaml: Any = yaml.resolver.BaseResolver.resolve
+    for _ in range(2):
+        for value in _PLAIN_SCALARS:
+            expected = pyyaml(theirs, yaml.ScalarNode, value, implicit)
+            assert Loader.resolve(ours, yaml.ScalarNode, value, implicit) == expected, value
+    for kind in (yaml.MappingNode, yaml.SequenceNode):
+        expected = pyyaml(theirs, kind, None, (False, False))
+        assert Loader.resolve(ours, kind, None, (False, False)) == expected
+
+
+def test_strings_load_as_the_same_values_whether_plain_or_quoted() -> None:
+    text = "a: x\nb: 'y'\nc: \"z\"\nd: |\n  w\ne: [x, 'y']\nf: {g: h}\n"
+    assert load_documents(text.encode()) == [
+        {"a": "x", "b": "y", "c": "z", "d": "w\n", "e": ["x", "y"], "f": {"g": "h"}}
+    ]

@@ -511,3 +511,32 @@ def test_the_example_manifest_in_the_format_docs_is_valid() -> None:
     [example] = [block for block in blocks if block.startswith("kind: KbundleManifest")]
     manifest = parse_manifest(yaml.safe_load(example))
     assert manifest.total_objects == 3
+
+
+def test_a_file_without_anchor_or_alias_characters_is_not_walked_for_them(
+    tmp_path: Path, bundle: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An alias needs a ``*`` and an anchor a ``&``: a file with neither cannot share nodes,
+    so its documents are not walked to find shared ones; one with either still is."""
+    from kbundle.bundle import object_checks  # noqa: PLC0415
+
+    walked: list[object] = []
+
+    def walk(document: object) -> bool:
+        walked.append(document)
+        return False
+
+    monkeypatch.setattr(object_checks, "_shares_nodes", walk)
+    verify_bundle(io.BytesIO(bundle), tmp_path / "clean")
+    assert walked == []
+    data = b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n"
+    data += b"  annotations: {note: '*not an alias*'}\n"
+    members = with_objects(members_of(bundle), NAMESPACE_FILE, load_documents(data))
+    members[NAMESPACE_FILE] = data
+    members = with_manifest(members, _set("files.1.size", len(data)))
+    members = with_manifest(members, _set("files.1.sha256", hashlib.sha256(data).hexdigest()))
+    members = with_manifest(
+        members, lambda m: m["totals"].update(bytes=sum(f["size"] for f in m["files"]))
+    )
+    verify_bundle(io.BytesIO(repack(members)), tmp_path / "starred")
+    assert len(walked) == 1
