@@ -105,8 +105,8 @@ def _construct_string_keyed_map(loader: Any, node: yaml.MappingNode) -> Iterator
 
 
 _PLAIN_TAGS: dict[str, str] = {}  # plain scalar -> its resolved tag, for the short ones
-_PLAIN_TAGS_LIMIT = 1 << 14
-_PLAIN_TAG_LENGTH = 64
+_PLAIN_TAGS_LIMIT = 1 << 12  # a few hundred KiB at most; the recurring ones come first
+_PLAIN_TAG_LENGTH = 32
 
 
 def _resolve(loader: Any, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:

@@ -272,7 +272,7 @@ _PLAIN_SCALARS = [
     "<<",
     "80",
     "TCP",
-    "a" * 65,  # longer than the remembered ones
+    "a" * 33,  # longer than the remembered ones
 ]
 
 
