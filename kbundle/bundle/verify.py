@@ -28,6 +28,7 @@ from kbundle.bundle.reader import DEFAULT_LIMITS, Limits, Member, extract_bundle
 from kbundle.bundle.signing import Signature, parse_signature
 from kbundle.bundle.yaml_codec import iter_documents
 from kbundle.core.apart import extra_processes, run_apart
+from kbundle.core.collector import only_young_collected
 from kbundle.core.errors import BundleFormatError, IntegrityError
 from kbundle.core.model import (
     FORMAT_VERSION,
@@ -129,6 +130,7 @@ class VerifiedBundle:
         yield from iter_documents(path)
 
 
+@only_young_collected()  # what was parsed is walked by no full pass
 def verify_bundle(
     source: Path | BinaryIO,
     workdir: Path,

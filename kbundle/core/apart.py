@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
+from kbundle.core.collector import only_young_collected
+
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 Tick = Callable[[int], None]  # what a call reports as it goes (documents parsed...)
@@ -211,16 +213,17 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
         pickle.dump((what, value), answers, protocol=pickle.HIGHEST_PROTOCOL)
         answers.flush()
 
-    while True:
-        try:
-            module, qualname, arguments = pickle.load(requests)
-        except EOFError:
-            return
-        try:
-            function = getattr(importlib.import_module(module), qualname)
-            send(_DONE, function(*arguments, tick=lambda count: send(_TICK, count)))
-        except Exception as error:  # reported; the caller runs the call itself
-            send(_FAILED, f"{type(error).__name__}: {error}")
+    with only_young_collected():  # a worker parses or renders files: no cycles to find
+        while True:
+            try:
+                module, qualname, arguments = pickle.load(requests)
+            except EOFError:
+                return
+            try:
+                function = getattr(importlib.import_module(module), qualname)
+                send(_DONE, function(*arguments, tick=lambda count: send(_TICK, count)))
+            except Exception as error:  # reported; the caller runs the call itself
+                send(_FAILED, f"{type(error).__name__}: {error}")
 
 
 def _main() -> None:

@@ -22,6 +22,7 @@ from kbundle.apply.prepare import owner_candidates
 from kbundle.bundle.passphrase import PassphraseSource
 from kbundle.bundle.trust import ReadyBundle, TrustPolicy
 from kbundle.cluster import Cluster, open_cluster
+from kbundle.core.collector import only_young_collected
 from kbundle.core.errors import ExitCode, TransformError
 from kbundle.core.model import ObjectRef, ProgressCallback
 from kbundle.core.progress import READING_BUNDLE, Every, begin_phase
@@ -113,6 +114,7 @@ def import_bundle(
     return ImportResult(report, cluster.target.context, checked[0] if checked else None)
 
 
+@only_young_collected()  # the run's tables are walked by no full pass
 def replay(
     cluster: Cluster,
     ready: ReadyBundle,
