@@ -91,33 +91,38 @@ class Labels(Mapping[str, str]):
 
 NO_LABELS = Labels()
 
-Uid = str | bytes  # bytes: a UUID in its 16 bytes
+Uid = str | int  # int: a UUID, as a number (compact_uid)
+
+
+# Set on every compact UID: it is never 0 (false), even for the nil UUID.
+_MARK = 1 << 128
 
 
 def compact_uid(value: Any) -> Uid:
-    """A UID as its 16 bytes when it is a UUID as Kubernetes writes them (lowercase, with
-    hyphens), 49 bytes in memory rather than 85; any other text as it is. Two compact UIDs
-    are equal exactly when their texts are."""
+    """A UID as one int when it is a UUID as Kubernetes writes them (lowercase, with
+    hyphens), 48 bytes in memory rather than 85 as text (or 64 as its 16 bytes); any other
+    text as it is. Two compact UIDs are equal exactly when their texts are."""
     text = str(value or "")
     if len(text) != 36:
         return text
     digits = text.replace("-", "")
     try:
-        packed = bytes.fromhex(digits)
+        number = int(digits, 16)
     except ValueError:
         return text
-    if len(packed) != 16 or packed.hex() != digits or _uuid_text(packed) != text:
+    uid = number | _MARK
+    if _uuid_text(uid) != text:  # upper case, signs, underscores, misplaced hyphens
         return text
-    return packed
+    return uid
 
 
 def uid_text(uid: Uid) -> str:
     """The UID as the apiserver writes it."""
-    return _uuid_text(uid) if isinstance(uid, bytes) else uid
+    return _uuid_text(uid) if isinstance(uid, int) else uid
 
 
-def _uuid_text(packed: bytes) -> str:
-    digits = packed.hex()
+def _uuid_text(uid: int) -> str:
+    digits = f"{uid ^ _MARK:032x}"
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 

@@ -96,6 +96,50 @@ def test_services_know_whether_they_select_pods() -> None:
     assert not facts_of(find(OBJECTS, "Service", "legacy-billing")).service_has_selector
 
 
+def test_endpoints_and_slices_know_their_service_and_manager() -> None:
+    meta = {"name": "api", "namespace": "shop"}
+    endpoints = facts_of({"apiVersion": "v1", "kind": "Endpoints", "metadata": meta})
+    assert (endpoints.service_name, endpoints.managed_by) == ("api", None)
+    labels = {
+        "kubernetes.io/service-name": "api",
+        "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+    }
+    endpoint_slice = facts_of(
+        {
+            "apiVersion": "discovery.k8s.io/v1beta1",
+            "kind": "EndpointSlice",
+            "metadata": {"name": "api-x7k2p", "namespace": "shop", "labels": labels},
+        }
+    )
+    assert endpoint_slice.service_name == "api"
+    assert endpoint_slice.managed_by == "endpointslice-controller.k8s.io"
+    unlabelled = facts_of(
+        {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": meta}
+    )
+    assert (unlabelled.service_name, unlabelled.managed_by) == (None, None)
+    config = facts_of({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta})
+    assert (config.service_name, config.managed_by) == (None, None)
+
+
+def test_only_a_service_with_a_non_empty_selector_selects_pods() -> None:
+    def service(selector: Any) -> Any:
+        spec = {} if selector is None else {"selector": selector}
+        meta = {"name": "s", "namespace": "a"}
+        return facts_of({"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec})
+
+    assert service({"app": "x"}).service_has_selector
+    assert not service({}).service_has_selector
+    assert not service(None).service_has_selector
+    budget = {
+        "apiVersion": "policy/v1beta1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "b", "namespace": "a"},
+        "spec": {"selector": {"matchLabels": {"app": "x"}}},
+    }
+    assert facts_of(budget).pod_selector is not None
+    assert not facts_of(budget).service_has_selector
+
+
 def test_token_secrets_name_their_account_and_accounts_list_their_tokens() -> None:
     assert facts_of(find(OBJECTS, "Secret", "api-long-lived-token")).token_for == "api"
     assert facts_of(find(OBJECTS, "ServiceAccount", "api")).listed_secrets == {"api-token-x7k2p"}

@@ -3,6 +3,7 @@ resource each object came from without a table per object, and label sets kept c
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from kbundle.cluster import ApiResource
@@ -88,12 +89,17 @@ def test_outside_a_read_nothing_is_kept_for_sharing() -> None:
     assert again == first and again is not first
 
 
-def test_a_uuid_uid_is_kept_in_its_sixteen_bytes_and_given_back_as_written() -> None:
-    written = "0f8e2b6c-3d1a-4c5e-9b7f-2a6d8e4c1b3a"
-    packed = compact_uid(written)
-    assert isinstance(packed, bytes) and len(packed) == 16
-    assert uid_text(packed) == written
-    assert compact_uid(written) == packed  # equal texts, equal compact UIDs
+def test_a_uuid_uid_is_kept_as_one_number_and_given_back_as_written() -> None:
+    for written in (
+        "0f8e2b6c-3d1a-4c5e-9b7f-2a6d8e4c1b3a",
+        "00000000-0000-0000-0000-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    ):
+        packed = compact_uid(written)
+        assert isinstance(packed, int) and packed  # never false, not even the nil UUID
+        assert sys.getsizeof(packed) < sys.getsizeof(bytes(16))
+        assert uid_text(packed) == written
+        assert compact_uid(written) == packed  # equal texts, equal compact UIDs
 
 
 def test_a_uid_that_is_not_a_lowercase_uuid_stays_as_it_is() -> None:
@@ -103,6 +109,10 @@ def test_a_uid_that_is_not_a_lowercase_uuid_stays_as_it_is() -> None:
         "0F8E2B6C-3D1A-4C5E-9B7F-2A6D8E4C1B3A",
         "x" * 36,
         "0f8e2b6c3d1a4c5e9b7f2a6d8e4c1b3a----",
+        " f8e2b6c-3d1a-4c5e-9b7f-2a6d8e4c1b3a",  # int() would take these
+        "0x8e2b6c-3d1a-4c5e-9b7f-2a6d8e4c1b3a",
+        "0_8e2b6c-3d1a-4c5e-9b7f-2a6d8e4c1b3a",
+        "+f8e2b6c-3d1a-4c5e-9b7f-2a6d8e4c1b3a",
     ):
         assert compact_uid(text) == text and uid_text(compact_uid(text)) == text
     assert compact_uid(None) == ""
