@@ -31,10 +31,12 @@ _FLUSH_AT = 1 << 20  # bytes buffered before a write to the file
 _LENGTH_BITS = 32  # a place is offset << 32 | length: one small int per object
 
 
-class _SpoolFile:
-    """Append-only marshal records in an anonymous file; a record's place is one int.
-    ``adopted``: a file another process of kbundle wrote (``write_spool``), taken over
-    (unlinked at once, so it lives as long as this spool)."""
+class SpoolFile:
+    """Append-only marshal records in an anonymous file in ``folder`` (the system's
+    temporary folder by default); a record's place is one int, kept by whoever appended it
+    (an export keeps it in each object's facts). ``adopted``: a file another process of
+    kbundle wrote (``write_spool``), taken over (unlinked at once, so it lives as long as
+    this spool). Thread-safe."""
 
     def __init__(self, folder: Path | None = None, adopted: Path | None = None) -> None:
         if adopted is None:
@@ -70,7 +72,8 @@ class _SpoolFile:
         yield from read_places(self.fileno(), places)
 
     def fileno(self) -> int:
-        """The file's descriptor, everything appended so far written to it."""
+        """The file's descriptor, everything appended so far written to it: for
+        ``read_places``, in this process or a worker that inherits it."""
         with self._lock:
             self._flush()
         return self._fd
@@ -107,7 +110,7 @@ class ObjectSpool(Sequence[Object]):
     those (namespaces, kinds, names) reads nothing from disk."""
 
     def __init__(self, objects: Iterable[Object] = ()) -> None:
-        self._file = _SpoolFile()
+        self._file = SpoolFile()
         self._places: list[int] = []
         self._heads: list[Head] = []
         for obj in objects:
@@ -117,7 +120,7 @@ class ObjectSpool(Sequence[Object]):
     def adopt(cls, written: WrittenSpool) -> ObjectSpool:
         """The spool another process wrote with ``SpoolWriter``; its file becomes ours."""
         spool = cls.__new__(cls)
-        spool._file = _SpoolFile(adopted=written.path)
+        spool._file = SpoolFile(adopted=written.path)
         spool._places = list(written.places)
         spool._heads = [(sys.intern(v), ref.interned()) for v, ref in written.heads]
         return spool
@@ -198,7 +201,7 @@ class SpooledMapping(Generic[K]):
     anonymous file lives (the system's temporary folder by default)."""
 
     def __init__(self, folder: Path | None = None) -> None:
-        self._file = _SpoolFile(folder)
+        self._file = SpoolFile(folder)
         self._places: dict[K, int] = {}
 
     def __setitem__(self, key: K, obj: Object) -> None:
@@ -227,15 +230,6 @@ class SpooledMapping(Generic[K]):
 
     def keys(self) -> Iterable[K]:
         return self._places.keys()
-
-    def places_of(self, keys: Iterable[K]) -> list[int]:
-        """Where the objects of ``keys`` are, for ``read_places`` (in another process)."""
-        return [self._places[key] for key in keys]
-
-    def fileno(self) -> int:
-        """The descriptor of the spool file, to pass to a worker process with
-        ``read_places``; everything stored so far is written to it."""
-        return self._file.fileno()
 
     def close(self) -> None:
         self._file.close()

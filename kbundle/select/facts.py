@@ -84,6 +84,10 @@ class ObjectFacts:
     intrinsic_skip: str | None = None  # a built-in/derived object recognisable on its own
     custom: bool = False  # a custom resource (served by a CRD)
     kind_facts: KindFacts = NO_KIND_FACTS
+    # Where a snapshot's spool keeps the object (-1: nowhere). Here rather than in a table
+    # by ref: that was 2.5 MiB at 80,000 listed objects, and this field costs nothing
+    # (the facts' 120 bytes are allocated as 128).
+    place: int = -1
 
     # What follows is read off the fields above rather than kept: a field is 8 bytes for
     # every object of a cluster, and three of them took each from 144 to 128 bytes.
@@ -147,8 +151,9 @@ class ObjectFacts:
         return self.kind_facts.listed_secrets
 
 
-def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
-    """Facts of ``obj``; ``crd_name`` is set when it is a custom resource of that CRD."""
+def facts_of(obj: Object, *, crd_name: str | None = None, place: int = -1) -> ObjectFacts:
+    """Facts of ``obj``; ``crd_name`` is set when it is a custom resource of that CRD,
+    ``place`` when a spool keeps it."""
     meta = obj.get("metadata") or {}
     ref = ObjectRef.of(obj)
     extras: dict[str, Any] = {}
@@ -176,6 +181,7 @@ def facts_of(obj: Object, *, crd_name: str | None = None) -> ObjectFacts:
         intrinsic_skip=intrinsic_reason(obj),
         custom=crd_name is not None,
         kind_facts=KindFacts(**rare) if rare else NO_KIND_FACTS,
+        place=place,
         **extras,
     )
 

@@ -1,11 +1,11 @@
 """Read everything in scope from a cluster once: objects spooled to disk, facts in memory.
 
 Every listable resource discovery offers is read at its preferred version, kinds
-concurrently and pages sequentially. Each page goes to an on-disk spool (``SpooledMapping``)
-as it arrives, so memory holds small facts (and a spool place) per object and whole objects
-only for the pages being read. A list that fails mid-way (an expired continue token, a 5xx,
-a dropped connection) is read again from its start, that list alone. A kind the user may not
-list becomes a warning, never a crash and never a silent gap.
+concurrently and pages sequentially. Each page goes to an on-disk spool (``SpoolFile``) as
+it arrives, so memory holds small facts (with the object's place in the spool) per object
+and whole objects only for the pages being read. A list that fails mid-way (an expired
+continue token, a 5xx, a dropped connection) is read again from its start, that list alone.
+A kind the user may not list becomes a warning, never a crash and never a silent gap.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from kbundle.core.model import (
     group_kind,
 )
 from kbundle.core.progress import LISTING, begin_phase
-from kbundle.core.spool import SpooledMapping
+from kbundle.core.spool import SpoolFile
 from kbundle.select.compact import sharing
 from kbundle.select.facts import ObjectFacts, facts_of
 from kbundle.select.plan import ObjectIndex
@@ -61,7 +61,7 @@ class Snapshot:
     context: str
     index: ObjectIndex
     resources: dict[str, ApiResource]  # resource key -> resource
-    stored: SpooledMapping[ObjectRef]  # every object read, by ref
+    stored: SpoolFile  # every object read, at the place its facts say
     custom_resource_kinds: frozenset[str]  # group kinds served by CRDs
     warnings: list[ManifestWarning] = field(default_factory=list)
     not_read: list[SkipCount] = field(default_factory=list)
@@ -79,8 +79,9 @@ class Snapshot:
     def objects_in_order(self, refs: Iterable[ObjectRef]) -> Iterator[Object]:
         """The objects of ``refs`` by namespace then name, the order of an object file, read
         from disk one at a time (the sort happens on the small refs, never on the objects)."""
-        for ref in sorted(refs, key=lambda r: (r.namespace, r.name)):
-            yield self.stored[ref]
+        by_ref = self.index.by_ref
+        ordered = sorted(refs, key=lambda r: (r.namespace, r.name))
+        return self.stored.read_all([by_ref[ref].place for ref in ordered])
 
 
 def resource_key(resource: ApiResource) -> str:
@@ -120,7 +121,7 @@ def take_snapshot(
     tasks = [(r, ns) for r in to_read for ns in _namespaces_for(r, scope)]
 
     facts_by_resource: dict[str, list[ObjectFacts]] = defaultdict(list)
-    stored: SpooledMapping[ObjectRef] = SpooledMapping(spool)
+    stored = SpoolFile(spool)
     done = 0
     with sharing(), ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
@@ -135,9 +136,7 @@ def take_snapshot(
             except (ApiError, Unreachable) as error:
                 warnings.append(_list_warning(resource, namespace, error))
                 located = []
-            facts = facts_by_resource[resource_key(resource)]
-            facts += [fact for fact, _ in located]
-            stored.adopt({fact.ref: place for fact, place in located})
+            facts_by_resource[resource_key(resource)] += located
             if progress is not None:
                 progress(done, len(tasks), resource.group_resource)
         counts = list(pool.map(lambda r: _count(cluster, r, scope), to_count))
@@ -185,17 +184,17 @@ def _read(
     cluster: Cluster,
     resource: ApiResource,
     namespace: str | None,
-    stored: SpooledMapping[ObjectRef],
+    stored: SpoolFile,
     crd_name: str | None,
-) -> list[tuple[ObjectFacts, int]]:
-    """List one resource in one scope into ``stored``; the facts of each object and its
-    place there (keyed by the caller once the list is whole). A failure mid-way reads this
-    list again from its start; what the failed attempt wrote is never keyed."""
+) -> list[ObjectFacts]:
+    """List one resource in one scope into ``stored``; the facts of each object, with its
+    place there. A failure mid-way reads this list again from its start; what the failed
+    attempt wrote stays in the spool, but no facts point at it."""
     attempt = 1
     while True:
         try:
             return [
-                (facts_of(obj, crd_name=crd_name), stored.place_of(obj))
+                facts_of(obj, crd_name=crd_name, place=stored.append(obj))
                 for page in cluster.list_pages(
                     resource, namespace=namespace, page_size=LIST_PAGE_SIZE
                 )

@@ -178,7 +178,7 @@ def _render_apart(
             api_version=resource.api_version,
             kind=resource.kind,
             spool_fd=spool_fd,
-            places=snapshot.stored.places_of(file.refs),
+            places=[plan.exported[ref].place for ref in file.refs],
             context=replace(context, exported_uids=_owners_exported(file.refs, plan)),
         )
     results = run_apart(

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from kbundle.cluster import ApiResource
-from kbundle.core.spool import SpooledMapping
+from kbundle.core.spool import SpoolFile
 from kbundle.select.compact import Labels, compact_uid, labels_of, sharing, uid_text
 from kbundle.select.facts import ObjectFacts, facts_of
 from kbundle.select.snapshot import (
@@ -36,7 +36,7 @@ def _read(resources: list[ApiResource], listed: dict[str, list[ObjectFacts]]) ->
         context="ctx",
         index=index,
         resources=by_key,
-        stored=SpooledMapping(),
+        stored=SpoolFile(),
         custom_resource_kinds=frozenset(),
         resource_by_type=by_type,
         resource_of=resource_of,

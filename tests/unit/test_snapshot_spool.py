@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from kbundle.cluster import ApiError, ApiResource
-from kbundle.core.model import ObjectRef
-from kbundle.core.spool import SpooledMapping
+from kbundle.core.spool import SpoolFile
+from kbundle.select.facts import ObjectFacts
 from kbundle.select.plan import ObjectIndex
 from kbundle.select.snapshot import LIST_ATTEMPTS, Snapshot, _read
 
@@ -54,51 +54,48 @@ def _pages() -> list[list[dict[str, Any]]]:
     ]
 
 
-def _snapshot(stored: SpooledMapping[ObjectRef]) -> Snapshot:
-    return Snapshot("v", "ctx", ObjectIndex([]), {}, stored, frozenset())
+def _snapshot(stored: SpoolFile, facts: list[ObjectFacts]) -> Snapshot:
+    return Snapshot("v", "ctx", ObjectIndex(facts), {}, stored, frozenset())
 
 
 @pytest.mark.parametrize("status", [410, 500, 503])
 def test_a_list_failing_mid_way_is_read_again_from_its_start(status: int) -> None:
     server = ScriptedPages(_pages(), failures=1, status=status)
-    stored: SpooledMapping[ObjectRef] = SpooledMapping()
+    stored = SpoolFile()
     located = _read(server, CONFIGMAPS, "a", stored, None)  # type: ignore[arg-type]
     assert server.reads == 2
-    names = sorted(fact.ref.name for fact, _ in located)
+    names = sorted(fact.ref.name for fact in located)
     assert names == ["a", "b", "c", "d"]  # once each: the first attempt's page is gone
-    stored.adopt({fact.ref: place for fact, place in located})
-    spooled = _snapshot(stored).objects_in_order(fact.ref for fact, _ in located)
+    spooled = _snapshot(stored, located).objects_in_order(fact.ref for fact in located)
     assert sorted(o["metadata"]["name"] for o in spooled) == ["a", "b", "c", "d"]
 
 
 def test_a_list_that_keeps_failing_gives_up_after_its_attempts() -> None:
     server = ScriptedPages(_pages(), failures=LIST_ATTEMPTS, status=410)
     with pytest.raises(ApiError):
-        _read(server, CONFIGMAPS, "a", SpooledMapping(), None)  # type: ignore[arg-type]
+        _read(server, CONFIGMAPS, "a", SpoolFile(), None)  # type: ignore[arg-type]
     assert server.reads == LIST_ATTEMPTS
 
 
 def test_a_refusal_is_not_read_again() -> None:
     server = ScriptedPages(_pages(), failures=1, status=403)
     with pytest.raises(ApiError):
-        _read(server, CONFIGMAPS, "a", SpooledMapping(), None)  # type: ignore[arg-type]
+        _read(server, CONFIGMAPS, "a", SpoolFile(), None)  # type: ignore[arg-type]
     assert server.reads == 1
 
 
 def test_objects_come_back_from_disk_by_namespace_then_name() -> None:
-    stored: SpooledMapping[ObjectRef] = SpooledMapping()
-    facts = []
+    stored = SpoolFile()
+    facts: list[ObjectFacts] = []
     for namespace in ("b", "a"):
         server = ScriptedPages(
             [[_configmap(namespace, n) for n in ("z", "m")], [_configmap(namespace, "a")]],
             failures=0,
             status=410,
         )
-        for fact, place in _read(server, CONFIGMAPS, namespace, stored, None):  # type: ignore[arg-type]
-            stored.adopt({fact.ref: place})
-            facts.append(fact)
+        facts += _read(server, CONFIGMAPS, namespace, stored, None)  # type: ignore[arg-type]
     wanted = [f.ref for f in facts if f.ref.name != "m"]
-    read = _snapshot(stored).objects_in_order(wanted)
+    read = _snapshot(stored, facts).objects_in_order(wanted)
     assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in read] == [
         ("a", "a"),
         ("a", "z"),
@@ -113,10 +110,9 @@ def test_a_resource_listed_across_namespaces_comes_back_in_the_same_order() -> N
         failures=0,
         status=410,
     )
-    stored: SpooledMapping[ObjectRef] = SpooledMapping()
+    stored = SpoolFile()
     located = _read(server, CONFIGMAPS, None, stored, None)  # type: ignore[arg-type]
-    stored.adopt({fact.ref: place for fact, place in located})
-    read = _snapshot(stored).objects_in_order(fact.ref for fact, _ in located)
+    read = _snapshot(stored, located).objects_in_order(fact.ref for fact in located)
     assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in read] == [
         ("a", "a"),
         ("a", "z"),
