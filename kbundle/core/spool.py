@@ -28,7 +28,10 @@ K = TypeVar("K", bound=Hashable)
 Object = dict[str, Any]
 
 _FLUSH_AT = 1 << 20  # bytes buffered before a write to the file
-_LENGTH_BITS = 32  # a place is offset << 32 | length: one small int per object
+# A place is offset << 30 | length: one int per object, of two 30-bit digits (32 bytes) while
+# the spool is under 1 GiB; with 32 bits for the length, a third digit made it 48 bytes.
+_LENGTH_BITS = 30
+_MAX_RECORD = (1 << _LENGTH_BITS) - 1  # bytes; objects are MiBs at most (the API's limit)
 
 
 class SpoolFile:
@@ -50,7 +53,7 @@ class SpoolFile:
         self._lock = threading.Lock()
 
     def append(self, obj: Object) -> int:
-        data = marshal.dumps(obj)
+        data = _record(obj)
         with self._lock:
             place = (self._size + len(self._buffer)) << _LENGTH_BITS | len(data)
             self._buffer += data
@@ -59,7 +62,7 @@ class SpoolFile:
         return place
 
     def read(self, place: int) -> Object:
-        offset, length = place >> _LENGTH_BITS, place & ((1 << _LENGTH_BITS) - 1)
+        offset, length = place >> _LENGTH_BITS, place & _MAX_RECORD
         if offset + length > self._size:
             with self._lock:
                 self._flush()
@@ -88,13 +91,20 @@ class SpoolFile:
         self._file.close()
 
 
+def _record(obj: Object) -> bytes:
+    data = marshal.dumps(obj)
+    if len(data) > _MAX_RECORD:
+        raise ValueError(f"an object of {len(data)} bytes is too large to spool")
+    return data
+
+
 def read_places(fd: int, places: Sequence[int]) -> Iterator[Object]:
     """The objects at ``places`` of the spool file open as ``fd``, in order, read in blocks
     of about a MiB rather than one request each (a spool written in order is read back
     sequentially). A worker process that inherited the descriptor reads it the same way."""
     block, start = memoryview(b""), 0  # block holds the file from offset start
     for place in places:
-        offset, length = place >> _LENGTH_BITS, place & ((1 << _LENGTH_BITS) - 1)
+        offset, length = place >> _LENGTH_BITS, place & _MAX_RECORD
         if not (start <= offset and offset + length <= start + len(block)):
             block = memoryview(os.pread(fd, max(length, _FLUSH_AT), offset))
             start = offset
@@ -174,7 +184,7 @@ class SpoolWriter:
         self._heads: list[Head] = []
 
     def append(self, obj: Object) -> None:
-        data = marshal.dumps(obj)
+        data = _record(obj)
         self._places.append(self._size << _LENGTH_BITS | len(data))
         self._file.write(data)
         self._size += len(data)
