@@ -17,7 +17,6 @@ import tarfile
 import tempfile
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -33,7 +32,8 @@ from kbundle.bundle.layout import (
     member_order,
     object_file,
 )
-from kbundle.bundle.yaml_codec import dump_document, stream_documents
+from kbundle.bundle.rendering import RenderedFile, render_object_file
+from kbundle.bundle.yaml_codec import dump_document
 from kbundle.core.model import FileEntry, Manifest, group_of, version_of
 
 DEFAULT_COMPRESSION_LEVEL = 10
@@ -143,7 +143,9 @@ class BundleWriter:
         path, spooled = self.reserve_object_file(
             level=level, level_name=level_name, api_version=api_version, kind=kind
         )
-        rendered = render_object_file(objects, api_version, kind, path, spooled)
+        rendered = render_object_file(
+            objects, api_version, kind, path, spooled, digest=hashlib.sha256()
+        )
         return self.add_rendered_file(path, namespaced=namespaced, level=level, rendered=rendered)
 
     def reserve_object_file(
@@ -166,10 +168,14 @@ class BundleWriter:
         self, path: str, *, namespaced: bool, level: int, rendered: RenderedFile
     ) -> FileEntry:
         """Add an object file ``render_object_file`` wrote to the spool file reserved for
-        ``path``."""
+        ``path``; hashed here if it was not as it was written (by a worker)."""
         self._check_open()
         if path not in self._reserved or path in self._entries:
             raise ValueError(f"{path} was not reserved, or was added already")
+        sha256 = rendered.sha256
+        if sha256 is None:
+            with self._reserved[path].open("rb") as spooled:
+                sha256 = hashlib.file_digest(spooled, "sha256").hexdigest()
         entry = FileEntry(
             path=path,
             api_version=rendered.api_version,
@@ -177,7 +183,7 @@ class BundleWriter:
             namespaced=namespaced,
             level=level,
             objects=rendered.objects,
-            sha256=rendered.sha256,
+            sha256=sha256,
             size=rendered.size,
         )
         self._entries[path] = entry
@@ -280,65 +286,6 @@ def _content(source: bytes | Path) -> Iterator[tuple[int, IO[bytes]]]:
         return
     with source.open("rb") as spooled:
         yield os.fstat(spooled.fileno()).st_size, spooled
-
-
-@dataclass(frozen=True)
-class RenderedFile:
-    """What rendering one object file wrote: small enough to cross a process boundary."""
-
-    api_version: str
-    kind: str
-    objects: int
-    sha256: str
-    size: int
-
-
-def render_object_file(
-    objects: Iterable[dict[str, Any]], api_version: str, kind: str, path: str, out: Path
-) -> RenderedFile:
-    """Write one kind's objects as the bundle's YAML to ``out``, counting and hashing as it
-    goes; each object must be of that kind (``path`` names the file in errors)."""
-    checked = _CheckedObjects(objects, api_version, kind, path)
-    with out.open("wb") as raw:
-        hashing = _HashingWriter(raw)
-        stream_documents(checked, hashing)
-    return RenderedFile(api_version, kind, checked.count, hashing.digest.hexdigest(), hashing.size)
-
-
-class _CheckedObjects:
-    """The objects of one file, counted and checked as they pass: an exporter mix-up is
-    caught here rather than as a bundle that fails verification."""
-
-    def __init__(self, objects: Iterable[dict[str, Any]], api_version: str, kind: str, path: str):
-        self._objects = objects
-        self._expected = (api_version, kind)
-        self._path = path
-        self.count = 0
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        for obj in self._objects:
-            if (obj.get("apiVersion"), obj.get("kind")) != self._expected:
-                found = f"{obj.get('apiVersion')} {obj.get('kind')}"
-                expected = " ".join(self._expected)
-                raise ValueError(f"{self._path} holds {expected} objects, got {found}")
-            self.count += 1
-            yield obj
-
-
-class _HashingWriter:
-    """A write-only file that hashes and counts what passes through to ``raw``."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self._raw = raw
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        view = memoryview(data)
-        self.digest.update(view)
-        self.size += view.nbytes
-        self._raw.write(view)
-        return view.nbytes
 
 
 def _fsync_directory(folder: Path) -> None:

@@ -13,28 +13,25 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kbundle.bundle.writer import RenderedFile, render_object_file
-from kbundle.clean import CleanContext, CleanOptions, clean_object
-from kbundle.core.apart import Tick, extra_processes, run_apart
+from kbundle.clean import CleanContext, CleanOptions
+from kbundle.core.apart import extra_processes, run_apart
 from kbundle.core.levels import Level, level_for
 from kbundle.core.model import (
     FileEntry,
     LevelInfo,
     ManifestWarning,
-    Object,
     ObjectRef,
     ProgressCallback,
     is_secret,
 )
 from kbundle.core.progress import WRITING, Every, begin_phase
-from kbundle.core.spool import read_places
 from kbundle.select.compact import uid_text
 from kbundle.select.rules import GENERATED_TOKEN
+from kbundle.verbs.file_rendering import RenderJob, cleaned_objects, render_file, ticking
 
 if TYPE_CHECKING:  # a worker process imports this module: it needs none of these
     from kbundle.bundle.secret_encryption import SecretKey
@@ -45,7 +42,6 @@ if TYPE_CHECKING:  # a worker process imports this module: it needs none of thes
 # Objects an export holds before its files are rendered in worker processes: below, starting
 # a worker costs more than it saves.
 APART_FROM = 5000
-_TICK_EVERY = 256  # objects a worker renders between two progress reports
 
 
 @dataclass(frozen=True)
@@ -56,26 +52,6 @@ class _File:
     level: Level
     refs: list[ObjectRef]  # by namespace, then name
     seal: SecretKey | None
-
-
-@dataclass(frozen=True)
-class _Job:
-    """One object file for ``render_file``: where its objects are, how to clean them, where
-    its YAML goes. Small enough to send to a worker process."""
-
-    path: str
-    out: Path
-    api_version: str
-    kind: str
-    spool_fd: int
-    places: list[int]
-    context: CleanContext
-
-
-@dataclass(frozen=True)
-class _Rendered:
-    rendered: RenderedFile
-    notes: tuple[ManifestWarning, ...]
 
 
 def write_object_files(
@@ -110,7 +86,7 @@ def write_object_files(
         if number in rendered:
             entries.append(rendered[number])
             continue
-        cleaned = _cleaned(snapshot.objects_in_order(file.refs), context, file.seal, notes)
+        cleaned = cleaned_objects(snapshot.objects_in_order(file.refs), context, file.seal, notes)
         entries.append(
             writer.add_object_file(
                 level=file.level.number,
@@ -118,7 +94,7 @@ def write_object_files(
                 api_version=resource.api_version,
                 kind=resource.kind,
                 namespaced=resource.namespaced,
-                objects=_ticking(cleaned, functools.partial(written.advance, resource.group_kind)),
+                objects=ticking(cleaned, functools.partial(written.advance, resource.group_kind)),
             )
         )
     kinds_by_level: dict[Level, set[str]] = defaultdict(set)
@@ -162,7 +138,7 @@ def _render_apart(
     if len(plan.exported) < APART_FROM or not workers:
         return {}
     spool_fd = snapshot.stored.fileno()
-    jobs: dict[int, _Job] = {}
+    jobs: dict[int, RenderJob] = {}
     for number in sorted(apart, key=lambda n: -len(files[n].refs)):  # the largest first
         file = files[number]
         resource = snapshot.resources[file.key]
@@ -172,7 +148,7 @@ def _render_apart(
             api_version=resource.api_version,
             kind=resource.kind,
         )
-        jobs[number] = _Job(
+        jobs[number] = RenderJob(
             path=path,
             out=out,
             api_version=resource.api_version,
@@ -212,41 +188,6 @@ def _owners_exported(refs: Iterable[ObjectRef], plan: ExportPlan) -> frozenset[s
         for owner in plan.exported[ref].owners
         if (text := uid_text(owner.uid)) in exported
     )
-
-
-def render_file(job: _Job, *, tick: Tick) -> _Rendered:
-    """Clean and render one object file (in a worker process, or this one)."""
-    notes: list[ManifestWarning] = []
-    cleaned = _cleaned(read_places(job.spool_fd, job.places), job.context, None, notes)
-    rendered = render_object_file(
-        _ticking(cleaned, tick), job.api_version, job.kind, job.path, job.out
-    )
-    return _Rendered(rendered, tuple(notes))
-
-
-def _ticking(objects: Iterator[Object], tick: Tick) -> Iterator[Object]:
-    count = 0
-    for obj in objects:
-        yield obj
-        count += 1
-        if count == _TICK_EVERY:
-            tick(count)
-            count = 0
-    if count:
-        tick(count)
-
-
-def _cleaned(
-    objects: Iterator[Object],
-    context: CleanContext,
-    seal: SecretKey | None,
-    notes: list[ManifestWarning],
-) -> Iterator[Object]:
-    """Each object as the bundle holds it, one at a time (the writer streams them)."""
-    for obj in objects:
-        result, object_notes = clean_object(obj, context)
-        notes += [ManifestWarning(n.code, n.message) for n in object_notes]
-        yield result if seal is None else seal.seal(result)
 
 
 def _level_of(key: str, refs: list[ObjectRef], snapshot: Snapshot, plan: ExportPlan) -> Level:

@@ -18,7 +18,7 @@ from kbundle.cluster import Cluster
 from kbundle.core import apart
 from kbundle.core.model import SelectionInfo, is_sealed
 from kbundle.select.plan import SelectionRequest
-from kbundle.verbs import object_files
+from kbundle.verbs import file_rendering, object_files
 from kbundle.verbs.export import ExportRequest, SecretsPolicy, export_bundle
 from tests.oracles import Object, open_bundle
 
@@ -43,7 +43,7 @@ def rendering_apart(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     monkeypatch.setattr(object_files, "APART_FROM", 0)
     monkeypatch.setattr(object_files, "extra_processes", lambda calls: min(1, calls - 1))
     seen: dict[str, list[str]] = {"sent": [], "here": []}
-    real_render, real_run = object_files.render_file, apart.run_apart
+    real_render, real_run = file_rendering.render_file, apart.run_apart
 
     @functools.wraps(real_render)  # a worker imports the real one by this name
     def slowly(job: Any, *, tick: Any) -> Any:

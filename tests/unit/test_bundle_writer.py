@@ -14,7 +14,8 @@ import zstandard
 
 from kbundle.bundle import writer as writer_module
 from kbundle.bundle.layout import CHECKSUMS, MANIFEST
-from kbundle.bundle.writer import BundleWriter, created_at, manifest_yaml, render_object_file
+from kbundle.bundle.rendering import render_object_file
+from kbundle.bundle.writer import BundleWriter, created_at, manifest_yaml
 from kbundle.bundle.yaml_codec import load_documents
 from tests.bundle_samples import (
     CONFIGMAPS,
