@@ -14,6 +14,8 @@ each Secrets, Deployments and Services), on fresh local clusters:
 - re-import (nothing changed) against a blind re-apply of every object by the same loop;
   each import side runs ``--rounds`` times (default 2) on fresh destinations, the two sides
   alternating, and the faster run of each side counts, as for the list and parse ceilings;
+  kbundle imports run with ``-v``, and any change of pace its adaptive limit logs (answers
+  slowing down, 429s) is printed with the round;
 - peak memory of each kbundle child, with the worker processes it starts for a large bundle:
   the larger of its own maximum resident set and the sampled sum over its process tree
   (reported by a small launcher, so the benchmark's own memory never counts).
@@ -72,6 +74,7 @@ class Child:
 
     seconds: float
     peak_mib: float  # of all its processes at once: kbundle and the workers it starts
+    paced: tuple[str, ...] = ()  # what an import's adaptive limit said (``-v``), if anything
 
 
 # Linux keeps a process's high-water RSS across exec, and a forked child starts with its
@@ -130,7 +133,12 @@ def run_child(command: list[str], what: str) -> Child:
         raise BenchError(
             f"{what} exited with {process.returncode}:\n{process.stderr.decode()[-3000:]}"
         )
-    return Child(seconds, int(process.stdout.split()[-1]) / 2**20)
+    paced = tuple(
+        line.strip()
+        for line in process.stderr.decode(errors="replace").splitlines()
+        if "at once" in line
+    )
+    return Child(seconds, int(process.stdout.split()[-1]) / 2**20, paced)
 
 
 @dataclass
@@ -337,11 +345,13 @@ def _kbundle_side(
     ) as c:
         say(f"[{size}] kbundle import ...")
         command = [KBUNDLE, "import", str(bundle), "--kubeconfig", str(c.kubeconfig)]
-        command += ["--context", c.context]
+        command += ["--context", c.context, "-v"]  # -v: when the import changes its pace
         first = run_child(command, "kbundle import")
         bench_import.check_applied(c, levels, "kbundle import")
         say(f"[{size}] kbundle import again (nothing changed) ...")
         again = run_child(command, "second kbundle import")
+    for line in first.paced + again.paced:
+        say(f"[{size}]   pace: {line}")
     return first.seconds, again.seconds, max(first.peak_mib, again.peak_mib)
 
 
