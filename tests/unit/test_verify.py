@@ -429,15 +429,20 @@ def test_verify_rejects_a_document_count_that_differs_from_the_manifest(
     assert error.message == f"{CONFIGMAP_FILE}: holds 2 documents, {MANIFEST} says 3"
 
 
+def _namespace_file_as(members: Members, data: bytes) -> Members:
+    """``members`` with the namespace file's bytes replaced by ``data``, its size and digest
+    (and the total) updated in the manifest: only the documents themselves are wrong."""
+    members = with_manifest({**members, NAMESPACE_FILE: data}, _set("files.1.size", len(data)))
+    members = with_manifest(members, _set("files.1.sha256", hashlib.sha256(data).hexdigest()))
+    return with_manifest(
+        members, lambda m: m["totals"].update(bytes=sum(f["size"] for f in m["files"]))
+    )
+
+
 def test_verify_rejects_a_document_that_is_not_a_mapping(tmp_path: Path, bundle: bytes) -> None:
     members = with_objects(members_of(bundle), NAMESPACE_FILE, NAMESPACES)
     data = members[NAMESPACE_FILE] + b"---\n- a list\n"
-    members = with_manifest({**members, NAMESPACE_FILE: data}, _set("files.1.size", len(data)))
-    members = with_manifest(members, _set("files.1.sha256", hashlib.sha256(data).hexdigest()))
-    members = with_manifest(
-        members, lambda m: m["totals"].update(bytes=sum(f["size"] for f in m["files"]))
-    )
-    error = verify_error(tmp_path, repack(members))
+    error = verify_error(tmp_path, repack(_namespace_file_as(members, data)))
     assert error.message == f"{NAMESPACE_FILE}: document 2 is a sequence, not a mapping"
 
 
@@ -445,12 +450,7 @@ def test_verify_rejects_yaml_aliases_in_documents(tmp_path: Path, bundle: bytes)
     data = b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  labels: &l {x: y}\n"
     data += b"  annotations: *l\n"
     members = with_objects(members_of(bundle), NAMESPACE_FILE, load_documents(data))
-    members[NAMESPACE_FILE] = data
-    members = with_manifest(members, _set("files.1.size", len(data)))
-    members = with_manifest(members, _set("files.1.sha256", hashlib.sha256(data).hexdigest()))
-    members = with_manifest(
-        members, lambda m: m["totals"].update(bytes=sum(f["size"] for f in m["files"]))
-    )
+    members = _namespace_file_as(members, data)
     error = verify_error(tmp_path, repack(members))
     assert error.message == (
         f"{NAMESPACE_FILE}: document 1: uses YAML anchors or aliases, which kbundle never writes"
@@ -532,11 +532,6 @@ def test_a_file_without_anchor_or_alias_characters_is_not_walked_for_them(
     data = b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n"
     data += b"  annotations: {note: '*not an alias*'}\n"
     members = with_objects(members_of(bundle), NAMESPACE_FILE, load_documents(data))
-    members[NAMESPACE_FILE] = data
-    members = with_manifest(members, _set("files.1.size", len(data)))
-    members = with_manifest(members, _set("files.1.sha256", hashlib.sha256(data).hexdigest()))
-    members = with_manifest(
-        members, lambda m: m["totals"].update(bytes=sum(f["size"] for f in m["files"]))
-    )
+    members = _namespace_file_as(members, data)
     verify_bundle(io.BytesIO(repack(members)), tmp_path / "starred")
     assert len(walked) == 1
