@@ -329,11 +329,6 @@ def _service(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectR
     return set()
 
 
-def _names_nothing(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
-    """Endpoints and EndpointSlices: what they serve is read off their name or labels."""
-    return set()
-
-
 def _ingress(obj: Object, ref: ObjectRef, extras: dict[str, Any]) -> set[ObjectRef]:
     spec = obj.get("spec") or {}
     found = set()
@@ -444,8 +439,6 @@ _SPECIFIC = {
     ("", "PersistentVolumeClaim"): _claim,
     ("", "PersistentVolume"): _volume,
     ("", "Service"): _service,
-    ("", "Endpoints"): _names_nothing,
-    ENDPOINT_SLICE: _names_nothing,
     ("networking.k8s.io", "Ingress"): _ingress,
     ("extensions", "Ingress"): _ingress,
     (RBAC, "RoleBinding"): _binding,
@@ -466,6 +459,8 @@ _SPECIFIC = {
 _NO_GENERIC_SCAN = frozenset(
     {
         ("", "ConfigMap"),
+        ("", "Endpoints"),  # what they serve is read off their name or labels
+        ENDPOINT_SLICE,
         ("", "Namespace"),
         ("", "ResourceQuota"),
         ("", "LimitRange"),
