@@ -14,7 +14,6 @@ import re
 from collections import defaultdict, deque
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from kbundle.core.errors import UsageError
 from kbundle.core.model import ManifestWarning, ObjectRef
@@ -50,7 +49,12 @@ class ExportPlan:
     def exported_uids(self) -> Container[str]:
         """The UIDs of the exported objects, asked of the index: a set of their texts was
         12 MiB of an export's peak at 100,000 objects."""
-        return _ExportedUids(self.by_uid, self.exported)
+        return _ExportedUids(self)
+
+    def exports_uid(self, uid: Uid) -> bool:
+        """Whether the object of this compact UID (``compact_uid``) is exported."""
+        fact = self.by_uid.get(uid)
+        return fact is not None and fact.ref in self.exported
 
     @property
     def exported_persistent_volumes(self) -> frozenset[str]:
@@ -235,19 +239,13 @@ def plan_export(index: ObjectIndex, request: SelectionRequest) -> ExportPlan:
 
 
 class _ExportedUids(Container[str]):
-    __slots__ = ("_by_uid", "_exported")
+    __slots__ = ("_plan",)
 
-    def __init__(
-        self, by_uid: Mapping[Uid, ObjectFacts], exported: Mapping[ObjectRef, Any]
-    ) -> None:
-        self._by_uid = by_uid
-        self._exported = exported
+    def __init__(self, plan: ExportPlan) -> None:
+        self._plan = plan
 
     def __contains__(self, uid: object) -> bool:
-        if not isinstance(uid, str) or not uid:
-            return False
-        fact = self._by_uid.get(compact_uid(uid))
-        return fact is not None and fact.ref in self._exported
+        return isinstance(uid, str) and bool(uid) and self._plan.exports_uid(compact_uid(uid))
 
 
 class _Reasons(Mapping[ObjectRef, str]):

@@ -181,12 +181,11 @@ def _owners_exported(refs: Iterable[ObjectRef], plan: ExportPlan) -> frozenset[s
     """The UIDs of exported objects that ``refs``' objects name as owners: all the cleaning
     of those objects asks of ``exported_uids``, and a few where the whole set is the size of
     the bundle."""
-    exported = plan.exported_uids
     return frozenset(
-        text
+        uid_text(owner.uid)
         for ref in refs
         for owner in plan.exported[ref].owners
-        if (text := uid_text(owner.uid)) in exported
+        if plan.exports_uid(owner.uid)
     )
 
 
