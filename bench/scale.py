@@ -418,6 +418,13 @@ def verdict(target: str, passed: bool) -> None:
 # -- main -----------------------------------------------------------------------------------
 
 
+def _at_least_one(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number}: at least one round is needed")
+    return number
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
@@ -430,7 +437,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep sources and bundles")
     parser.add_argument(
         "--rounds",
-        type=int,
+        type=_at_least_one,
         default=2,
         help="import runs on each side, alternating; the faster counts (default 2)",
     )
