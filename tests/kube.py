@@ -48,15 +48,22 @@ def list_of(
     return cluster.list_objects(found, namespace=namespace)
 
 
-def eventually(probe: Callable[[], T | None], timeout: float = 60.0, what: str = "") -> T:
-    """Poll ``probe`` until it returns something truthy; fail with ``what`` on timeout."""
+def eventually(
+    probe: Callable[[], T | None],
+    timeout: float = 60.0,
+    what: str = "",
+    seen: Callable[[], str] | None = None,
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail with ``what`` on timeout,
+    and with what ``seen`` reports of the last poll, so a timeout says which part lagged."""
     deadline = time.monotonic() + timeout
     while True:
         result = probe()
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+            last = f"; last seen: {seen()}" if seen is not None else ""
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{last}")
         time.sleep(0.25)
 
 

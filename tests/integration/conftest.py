@@ -83,17 +83,21 @@ def sample_app(source: Cluster) -> list[dict[str, object]]:
     """The sample app loaded once into the source, after its controllers have settled."""
     stored = load_sample_app(source)
 
+    last = [""]
+
     def settled() -> bool:
         pods = list_of(source, "v1", "Pod", "shop")
         claim = read(source, "v1", "PersistentVolumeClaim", "uploads", "shop") or {}
         accounts = list_of(source, "v1", "ServiceAccount", "shop")
-        return (
-            len([p for p in pods if p["metadata"].get("ownerReferences")]) >= 5
-            and claim.get("status", {}).get("phase") == "Bound"
-            and all(a.get("secrets") for a in accounts)
-        )
+        owned = len([p for p in pods if p["metadata"].get("ownerReferences")])
+        phase = claim.get("status", {}).get("phase")
+        tokenless = [a["metadata"]["name"] for a in accounts if not a.get("secrets")]
+        last[0] = f"{owned} owned pods, claim uploads {phase}, accounts without token {tokenless}"
+        return owned >= 5 and phase == "Bound" and not tokenless
 
-    eventually(settled, timeout=90, what="the sample app's controllers to settle")
+    eventually(
+        settled, timeout=90, what="the sample app's controllers to settle", seen=lambda: last[0]
+    )
     return stored
 
 
