@@ -21,7 +21,9 @@ class _Table:
 
 
 _SHARED = _Table()
-_SHARED_LIMIT = 1 << 18  # entries; past it the table starts afresh (sharing is only a saving)
+# Entries; past it the table starts afresh (sharing is only a saving). Small: the table keeps
+# what it shares alive, and an export keeps the facts of most objects on disk, not here.
+_SHARED_LIMIT = 1 << 14
 
 
 @contextlib.contextmanager

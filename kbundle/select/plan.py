@@ -10,18 +10,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import defaultdict, deque
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
+from typing import Any
 
 from kbundle.core.errors import UsageError
 from kbundle.core.model import ManifestWarning, ObjectRef
 from kbundle.core.selectors import Selector
 from kbundle.select import reasons, rules
-from kbundle.select.compact import Uid, compact_uid
+from kbundle.select.compact import Uid
 from kbundle.select.facts import CRD, ObjectFacts
-from kbundle.select.reasons import Need, Referral
+from kbundle.select.reasons import Need, Pick, Referral
 
 
 @dataclass(frozen=True)
@@ -45,22 +54,15 @@ class ExportPlan:
     reasons: Mapping[ObjectRef, str] = field(default_factory=dict)  # why each exported one is in
     by_uid: Mapping[Uid, ObjectFacts] = field(default_factory=dict)  # every object read
 
-    @property
-    def exported_uids(self) -> Container[str]:
-        """The UIDs of the exported objects, asked of the index: a set of their texts was
-        12 MiB of an export's peak at 100,000 objects."""
-        return _ExportedUids(self)
+    def pick(self, ref: ObjectRef) -> Pick | None:
+        """For an exported object the closure added, the referral its reason names and its
+        steps from the selection; None for one the selection holds itself."""
+        return self.reasons.pick(ref) if isinstance(self.reasons, _Reasons) else None
 
     def exports_uid(self, uid: Uid) -> bool:
         """Whether the object of this compact UID (``compact_uid``) is exported."""
         fact = self.by_uid.get(uid)
         return fact is not None and fact.ref in self.exported
-
-    @property
-    def exported_persistent_volumes(self) -> frozenset[str]:
-        return frozenset(
-            r.name for r in self.exported if (r.group, r.kind) == ("", "PersistentVolume")
-        )
 
 
 class ObjectIndex:
@@ -93,6 +95,43 @@ class ObjectIndex:
             self._endpoints[(fact.ref.namespace, str(fact.service_name))].append(fact)
         if (fact.ref.group, fact.ref.kind) == ("", "PersistentVolumeClaim"):
             self.claims[fact.ref.namespace].append(fact)
+
+    @contextlib.contextmanager
+    def holding(self, facts: Sequence[ObjectFacts]) -> Iterator[None]:
+        """The index with ``facts`` added for the duration of the block, and as it was
+        before afterwards: one namespace's facts at a time over those every namespace
+        consults."""
+        for fact in facts:
+            self.add(fact)
+        try:
+            yield
+        finally:
+            self._remove(facts)
+
+    def _remove(self, facts: Sequence[ObjectFacts]) -> None:
+        held = {id(fact) for fact in facts}
+        touched: dict[str, set[Any]] = defaultdict(set)
+        for fact in facts:
+            if self.by_ref.get(fact.ref) is fact:
+                del self.by_ref[fact.ref]
+            if fact.uid and self.by_uid.get(fact.uid) is fact:
+                del self.by_uid[fact.uid]
+            if fact.pod_selector is not None:
+                touched["selecting"].add(fact.ref.namespace)
+            if fact.scale_target is not None:
+                touched["autoscalers"].add(fact.scale_target)
+            touched["bindings"].update(fact.subjects)
+            if (fact.ref.group, fact.ref.kind) == ("", "PersistentVolumeClaim"):
+                touched["claims"].add(fact.ref.namespace)
+        for name, keys in touched.items():
+            table: dict[Any, list[ObjectFacts]] = getattr(self, name)
+            for key in keys:
+                kept = [f for f in table.get(key, ()) if id(f) not in held]
+                if kept:
+                    table[key] = kept
+                else:
+                    table.pop(key, None)
+        self._endpoints = None  # built again when next needed, from what the index holds
 
     def dependencies(
         self, fact: ObjectFacts, *, cluster_scoped_only: bool = False
@@ -206,19 +245,31 @@ def _serves_endpoints(fact: ObjectFacts) -> bool:
 
 def plan_export(index: ObjectIndex, request: SelectionRequest) -> ExportPlan:
     """What goes into the bundle, what is left out (with reasons), and warnings."""
-    warnings: list[ManifestWarning] = []
-    allow_cluster = request.cluster_resources != "false"
     if request.roots:
         base = {_root(index, ref).ref: reasons.root(ref) for ref in request.roots}
-        chosen, referrals = _closure(index, base, lambda f: allow_cluster or f.namespaced, warnings)
     else:
-        base = _base(index, request)
-        if allow_cluster:
-            chosen, referrals = _closure(
-                index, base, lambda f: not f.namespaced, None, cluster_scoped_only=True
-            )
-        else:
-            chosen, referrals = _Chosen(index, base), {}
+        base = selection_base(index.by_ref.values(), request)
+    return plan_from(index, request, base)
+
+
+def plan_from(
+    index: ObjectIndex, request: SelectionRequest, base: dict[ObjectRef, str]
+) -> ExportPlan:
+    """``plan_export`` from a selection already made: ``base``, objects of ``index`` with
+    why each is selected."""
+    warnings: list[ManifestWarning] = []
+    allow_cluster = request.cluster_resources != "false"
+    added_at: dict[ObjectRef, int] = {}
+    if request.roots:
+        chosen, referrals, added_at = _closure(
+            index, base, lambda f: allow_cluster or f.namespaced, warnings
+        )
+    elif allow_cluster:
+        chosen, referrals, added_at = _closure(
+            index, base, lambda f: not f.namespaced, None, cluster_scoped_only=True
+        )
+    else:
+        chosen, referrals = _Chosen(index, base), {}
     if request.include_kinds is not None or request.exclude_kinds:
         chosen = {ref: f for ref, f in chosen.items() if _kind_allowed(f, request)}
     exported: dict[ObjectRef, ObjectFacts] = {}
@@ -233,19 +284,9 @@ def plan_export(index: ObjectIndex, request: SelectionRequest) -> ExportPlan:
         exported=exported,
         skipped=skipped,
         warnings=warnings,
-        reasons=_Reasons(exported, base, referrals),
+        reasons=_Reasons(exported, base, referrals, added_at),
         by_uid=index.by_uid,
     )
-
-
-class _ExportedUids(Container[str]):
-    __slots__ = ("_plan",)
-
-    def __init__(self, plan: ExportPlan) -> None:
-        self._plan = plan
-
-    def __contains__(self, uid: object) -> bool:
-        return isinstance(uid, str) and bool(uid) and self._plan.exports_uid(compact_uid(uid))
 
 
 class _Reasons(Mapping[ObjectRef, str]):
@@ -258,10 +299,12 @@ class _Reasons(Mapping[ObjectRef, str]):
         exported: dict[ObjectRef, ObjectFacts],
         base: dict[ObjectRef, str],
         referrals: dict[ObjectRef, list[Referral]],
+        added_at: dict[ObjectRef, int],
     ) -> None:
         self._exported = exported
         self._base = base
         self._referrals = referrals
+        self._added_at = added_at
 
     def __getitem__(self, ref: ObjectRef) -> str:
         if ref not in self._exported:
@@ -270,6 +313,13 @@ class _Reasons(Mapping[ObjectRef, str]):
         if reason is None:
             reason = reasons.chosen(self._referrals[ref], self._exported)
         return reason
+
+    def pick(self, ref: ObjectRef) -> Pick | None:
+        """The referral behind the reason of an exported object the closure added, with its
+        steps from the selection; None for one the selection itself holds."""
+        if ref not in self._exported or ref in self._base:
+            return None
+        return reasons.pick(self._referrals[ref], self._exported, self._added_at[ref])
 
     def __iter__(self) -> Iterator[ObjectRef]:
         return iter(self._exported)
@@ -286,17 +336,19 @@ def _root(index: ObjectIndex, ref: ObjectRef) -> ObjectFacts:
     return fact
 
 
-def _base(index: ObjectIndex, request: SelectionRequest) -> dict[ObjectRef, str]:
-    """What the flags select (without ``--object``), each with why."""
+def selection_base(
+    facts: Collection[ObjectFacts], request: SelectionRequest
+) -> dict[ObjectRef, str]:
+    """What the flags select (without ``--object``) among ``facts``, each with why."""
     labelled = not request.selector.empty
     base = {
         f.ref: reasons.in_namespace(f.ref.namespace, labelled=labelled)
         if f.namespaced
         else reasons.ALL_CLUSTER_SCOPED
-        for f in index.by_ref.values()
+        for f in facts
         if _in_base(f, request)
     }
-    for namespace in _selected_namespaces(index, request):
+    for namespace in _selected_namespaces(facts, request):
         base.setdefault(namespace.ref, reasons.NAMESPACE_OF_SELECTION)
     return base
 
@@ -309,13 +361,15 @@ def _in_base(fact: ObjectFacts, request: SelectionRequest) -> bool:
     return in_scope and request.selector.matches(fact.labels) and _kind_allowed(fact, request)
 
 
-def _selected_namespaces(index: ObjectIndex, request: SelectionRequest) -> list[ObjectFacts]:
+def _selected_namespaces(
+    facts: Iterable[ObjectFacts], request: SelectionRequest
+) -> list[ObjectFacts]:
     """Namespace objects of the namespaces named by -n (or all with -A), without -l."""
     if not request.selector.empty or request.cluster_resources == "false":
         return []
     return [
         f
-        for f in index.by_ref.values()
+        for f in facts
         if (f.ref.group, f.ref.kind) == ("", "Namespace")
         and (request.namespaces is None or f.ref.name in request.namespaces)
     ]
@@ -335,7 +389,7 @@ def _closure(
     warnings: list[ManifestWarning] | None,
     *,
     cluster_scoped_only: bool = False,
-) -> tuple[Mapping[ObjectRef, ObjectFacts], dict[ObjectRef, list[Referral]]]:
+) -> tuple[Mapping[ObjectRef, ObjectFacts], dict[ObjectRef, list[Referral]], dict[ObjectRef, int]]:
     """Base plus whatever it depends on, transitively, through targets ``accepts`` takes;
     and for each object added, every edge to it from an object one step closer to the base
     (breadth first: the fewest steps), for ``reasons.chosen`` to pick from, so that the
@@ -368,7 +422,7 @@ def _closure(
                 for ref in missing
                 if ref.kind != "ServiceAccount" or ref.name != "default"
             )
-    return chosen, referrals
+    return chosen, referrals, added_at
 
 
 def _owned_by_exported_builtin(

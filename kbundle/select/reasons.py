@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Container, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kbundle.core.model import ObjectRef
 from kbundle.select.facts import ObjectFacts
@@ -60,12 +60,36 @@ class Need:
 Referral = tuple[ObjectRef, Need]  # the object that needs the target, and how
 
 
+@dataclass(frozen=True, order=True)
+class Pick:
+    """The referral a reason names, ranked against the picks of other plans of the same
+    bundle (an export planned one namespace at a time): fewer steps from the selection
+    first, then as ``chosen`` ranks referrals."""
+
+    steps: int
+    dropped: bool  # the referrer is not in the bundle
+    rank: int  # of the kind of edge, strongest first
+    referrer: ObjectRef
+    need: Need = field(compare=False)
+
+    @property
+    def reason(self) -> str:
+        return because(self.referrer, self.need)
+
+
+def pick(referrals: Sequence[Referral], kept: Container[ObjectRef], steps: int = 0) -> Pick:
+    """The referral among ``referrals``, all ``steps`` from the selection, that the reason
+    names: one from an object the bundle ``kept`` (not a Pod its Deployment recreates), then
+    the strongest kind of edge, then the smallest referrer."""
+    return min(
+        Pick(steps, referrer not in kept, _RANK[need.how], referrer, need)
+        for referrer, need in referrals
+    )
+
+
 def chosen(referrals: Sequence[Referral], kept: Container[ObjectRef]) -> str:
-    """The reason among ``referrals``, all equally close to the selection: one from an object
-    the bundle ``kept`` (not a Pod its Deployment recreates), then the strongest kind of edge,
-    then the smallest referrer."""
-    referrer, need = min(referrals, key=lambda r: (r[0] not in kept, _RANK[r[1].how], r[0]))
-    return because(referrer, need)
+    """The reason ``pick`` names among ``referrals``."""
+    return pick(referrals, kept).reason
 
 
 def because(referrer: ObjectRef, need: Need) -> str:

@@ -1,18 +1,20 @@
-"""Read everything in scope from a cluster once: objects spooled to disk, facts in memory.
+"""Read everything in scope from a cluster once: objects spooled to disk, and their facts.
 
 Every listable resource discovery offers is read at its preferred version, kinds
 concurrently and pages sequentially. Each page goes to an on-disk spool (``SpoolFile``) as
-it arrives, so memory holds small facts (with the object's place in the spool) per object
-and whole objects only for the pages being read. A list that fails mid-way (an expired
-continue token, a 5xx, a dropped connection) is read again from its start, that list alone.
-A kind the user may not list becomes a warning, never a crash and never a silent gap.
+it arrives, so memory holds whole objects only for the pages being read. Facts (small, with
+the object's place in the spool) stay in memory for the objects every namespace's plan
+consults (cluster-scoped objects, Roles and RoleBindings) and go to disk, by namespace, for
+the others (``FactStore``): an export plans one namespace at a time. A list that fails
+mid-way (an expired continue token, a 5xx, a dropped connection) is read again from its
+start, that list alone. A kind the user may not list becomes a warning, never a crash and
+never a silent gap.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,6 @@ from kbundle.cluster import ApiError, ApiResource, Cluster, Unreachable
 from kbundle.cluster.retry import is_transient
 from kbundle.core.model import (
     ManifestWarning,
-    Object,
     ObjectRef,
     ProgressCallback,
     SkipCount,
@@ -29,9 +30,9 @@ from kbundle.core.model import (
 )
 from kbundle.core.progress import LISTING, begin_phase
 from kbundle.core.spool import SpoolFile
-from kbundle.select.compact import sharing
+from kbundle.select.compact import Uid, sharing
+from kbundle.select.fact_store import FactStore
 from kbundle.select.facts import ObjectFacts, facts_of
-from kbundle.select.plan import ObjectIndex
 from kbundle.select.rules import NOT_EXPORTED_KINDS
 
 log = logging.getLogger(__name__)
@@ -53,35 +54,66 @@ class Scope:
     skip_kinds: frozenset[str] = frozenset()  # group kinds not worth reading at all
 
 
+# Namespaced kinds every namespace's plan consults: a RoleBinding can bind a ServiceAccount
+# of another namespace, and grant it a Role of its own namespace.
+SHARED_KINDS = frozenset(
+    {("rbac.authorization.k8s.io", "Role"), ("rbac.authorization.k8s.io", "RoleBinding")}
+)
+
+
+@dataclass(frozen=True)
+class ObjectGroup:
+    """Facts of some of the objects read, one per object, and the resource each of a type
+    that two resources list was read from (``Snapshot.resource_key_of``)."""
+
+    facts: list[ObjectFacts]
+    resource_of: dict[ObjectRef, str] = field(default_factory=dict)
+
+
 @dataclass
 class Snapshot:
     """What was read: facts by object, the objects themselves on disk, what went wrong."""
 
     server_version: str
     context: str
-    index: ObjectIndex
+    shared: ObjectGroup  # cluster-scoped objects, Roles and RoleBindings
+    namespaced: FactStore  # every other object's facts, by namespace
     resources: dict[str, ApiResource]  # resource key -> resource
     stored: SpoolFile  # every object read, at the place its facts say
     custom_resource_kinds: frozenset[str]  # group kinds served by CRDs
     warnings: list[ManifestWarning] = field(default_factory=list)
     not_read: list[SkipCount] = field(default_factory=list)
     # The resource each object was read from. Objects carry the apiVersion and kind of their
-    # list, so one table by those two serves nearly all; ``resource_of`` keys by ref only
-    # the objects of a type that two resources list (a dict per object was 5 MiB at 80,000).
+    # list, so one table by those two serves nearly all; a group's ``resource_of`` keys by
+    # ref only the objects of a type that two resources list (a dict per object was 5 MiB
+    # at 80,000).
     resource_by_type: dict[tuple[str, str], str] = field(default_factory=dict)
-    resource_of: dict[ObjectRef, str] = field(default_factory=dict)
 
-    def resource_key_of(self, fact: ObjectFacts) -> str:
-        """The key of the resource ``fact``'s object was read from."""
+    def resource_key_of(self, fact: ObjectFacts, group: ObjectGroup) -> str:
+        """The key of the resource ``fact``'s object (one of ``group``) was read from."""
         key = self.resource_by_type.get((fact.api_version, fact.ref.kind))
-        return key if key is not None else self.resource_of[fact.ref]
+        return key if key is not None else group.resource_of[fact.ref]
 
-    def objects_in_order(self, refs: Iterable[ObjectRef]) -> Iterator[Object]:
-        """The objects of ``refs`` by namespace then name, the order of an object file, read
-        from disk one at a time (the sort happens on the small refs, never on the objects)."""
-        by_ref = self.index.by_ref
-        ordered = sorted(refs, key=lambda r: (r.namespace, r.name))
-        return self.stored.read_all([by_ref[ref].place for ref in ordered])
+    def namespaces(self) -> list[str]:
+        """The namespaces with objects outside ``shared``, in order."""
+        return self.namespaced.namespaces()
+
+    def namespace(self, name: str) -> ObjectGroup:
+        """The objects of namespace ``name`` outside ``shared``, read back from disk."""
+        by_resource: dict[str, list[ObjectFacts]] = defaultdict(list)
+        for key, facts in self.namespaced.load(name):
+            by_resource[key] += facts
+        return _deduplicated(by_resource, self.resources, self.resource_by_type)
+
+    def whole(self) -> ObjectGroup:
+        """Every object read: for a plan that follows references across namespaces."""
+        facts = list(self.shared.facts)
+        resource_of = dict(self.shared.resource_of)
+        for name in self.namespaces():
+            group = self.namespace(name)
+            facts += group.facts
+            resource_of |= group.resource_of
+        return ObjectGroup(facts, resource_of)
 
 
 def resource_key(resource: ApiResource) -> str:
@@ -120,7 +152,9 @@ def take_snapshot(
     to_count = _worth_counting(readable, scope)
     tasks = [(r, ns) for r in to_read for ns in _namespaces_for(r, scope)]
 
-    facts_by_resource: dict[str, list[ObjectFacts]] = defaultdict(list)
+    resources = {resource_key(r): r for r in to_read}
+    shared: dict[str, list[ObjectFacts]] = defaultdict(list)
+    namespaced = FactStore(spool)
     stored = SpoolFile(spool)
     done = 0
     with sharing(), ThreadPoolExecutor(max_workers=workers) as pool:
@@ -129,25 +163,24 @@ def take_snapshot(
             for r, ns in tasks
         }
         for future in as_completed(futures):
-            resource, namespace = futures[future]
+            resource, namespace = futures.pop(future)  # its result goes with it
             done += 1
             try:
                 located = future.result()
             except (ApiError, Unreachable) as error:
                 warnings.append(_list_warning(resource, namespace, error))
                 located = []
-            facts_by_resource[resource_key(resource)] += located
+            _keep(resource_key(resource), located, shared, namespaced)
             if progress is not None:
                 progress(done, len(tasks), resource.group_resource)
         counts = list(pool.map(lambda r: _count(cluster, r, scope), to_count))
 
-    resources = {resource_key(r): r for r in to_read}
     by_type = _unambiguous_types(resources)
-    index, resource_of = _deduplicated_index(facts_by_resource, resources, by_type)
     return Snapshot(
         server_version=cluster.server_version(),
         context=cluster.target.context,
-        index=index,
+        shared=_deduplicated(shared, resources, by_type),
+        namespaced=namespaced,
         resources=resources,
         stored=stored,
         custom_resource_kinds=frozenset(
@@ -158,8 +191,25 @@ def take_snapshot(
         warnings=warnings,
         not_read=[c for c in counts if c.count],
         resource_by_type=by_type,
-        resource_of=resource_of,
     )
+
+
+def _keep(
+    key: str,
+    located: list[ObjectFacts],
+    shared: dict[str, list[ObjectFacts]],
+    namespaced: FactStore,
+) -> None:
+    """File the facts of one list: in memory if every namespace's plan consults them, else
+    on disk by namespace (a list across all namespaces makes one chunk per namespace)."""
+    by_namespace: dict[str, list[ObjectFacts]] = defaultdict(list)
+    for fact in located:
+        if not fact.ref.namespace or (fact.ref.group, fact.ref.kind) in SHARED_KINDS:
+            shared[key].append(fact)
+        else:
+            by_namespace[fact.ref.namespace].append(fact)
+    for namespace, facts in by_namespace.items():
+        namespaced.add(namespace, key, facts)
 
 
 def _worth_counting(readable: list[ApiResource], scope: Scope) -> list[ApiResource]:
@@ -283,27 +333,30 @@ def _unambiguous_types(resources: dict[str, ApiResource]) -> dict[tuple[str, str
     return {served: found[0] for served, found in keys.items() if len(found) == 1}
 
 
-def _deduplicated_index(
+def _deduplicated(
     facts_by_resource: dict[str, list[ObjectFacts]],
     resources: dict[str, ApiResource],
     by_type: dict[tuple[str, str], str],
-) -> tuple[ObjectIndex, dict[ObjectRef, str]]:
+) -> ObjectGroup:
     """One entry per object even when two groups serve it (extensions and networking
-    Ingresses, core and events.k8s.io Events): same UID, keep the most stable version. The
-    index's own UID table tells which were seen: resources are added most stable first.
-    Also the resource of each object whose type ``by_type`` cannot tell."""
-    index = ObjectIndex(())
+    Ingresses, core and events.k8s.io Events): same UID, keep the most stable version (both
+    are in the same namespace, so in the same group). Also the resource of each object whose
+    type ``by_type`` cannot tell."""
+    facts: list[ObjectFacts] = []
+    seen: set[Uid] = set()
     resource_of: dict[ObjectRef, str] = {}
     for key in sorted(facts_by_resource, key=lambda k: (_stability(resources[k]), k)):
         resource = resources[key]
         ambiguous = (resource.api_version, resource.kind) not in by_type
         for fact in facts_by_resource.pop(key):
-            if fact.uid and fact.uid in index.by_uid:
-                continue
-            index.add(fact)
+            if fact.uid:
+                if fact.uid in seen:
+                    continue
+                seen.add(fact.uid)
+            facts.append(fact)
             if ambiguous:
                 resource_of[fact.ref] = key
-    return index, resource_of
+    return ObjectGroup(facts, resource_of)
 
 
 def _stability(resource: ApiResource) -> tuple[int, int, str]:

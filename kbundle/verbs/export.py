@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -39,7 +38,9 @@ from kbundle.core.model import (
 )
 from kbundle.core.scratch import scratch_folder
 from kbundle.core.version import __version__
-from kbundle.select.plan import ExportPlan, SelectionRequest, plan_export
+from kbundle.select.by_namespace import plan_by_namespace
+from kbundle.select.layout import ExportLayout, layout_of
+from kbundle.select.plan import ObjectIndex, SelectionRequest, plan_export
 from kbundle.select.resolve import resolve_selection
 from kbundle.select.selection import Selection
 from kbundle.select.snapshot import Scope, Snapshot, take_snapshot
@@ -164,11 +165,11 @@ def export_bundle(
         selection = replace(selection, exclude_kinds=selection.exclude_kinds | {SECRET})
     with collection_paused(), scratch_folder("kbundle-export-") as work:
         snapshot = take_snapshot(cluster, _scope(selection), work, progress=progress)
-        plan = plan_export(snapshot.index, selection)
+        layout = _plan(snapshot, selection)
         log.info(
             "selected %d objects, left out %d; writing the bundle",
-            len(plan.exported),
-            len(plan.skipped),
+            layout.objects,
+            layout.skipped_objects,
         )
         with BundleWriter(
             output,
@@ -176,24 +177,36 @@ def export_bundle(
             compression_level=request.compression_level,
             tmp_dir=work,
         ) as writer:
-            manifest = _write_objects(snapshot, plan, request, writer, progress)
-            # The facts of a whole cluster are not needed to compress what is written: let
-            # them go first, so that the compressor's buffers do not come on top of them.
-            del snapshot, plan
+            manifest = _write_objects(snapshot, layout, request, writer, progress)
+            # What was read is not needed to compress what is written: let it go first, so
+            # that the compressor's buffers do not come on top of it.
+            del snapshot, layout
             writer.finish(manifest, signer=request.signer)
     return manifest
 
 
+def _plan(snapshot: Snapshot, selection: SelectionRequest) -> ExportLayout:
+    """What the bundle holds. A selection of ``--object`` roots follows references across
+    namespaces, so it is planned over every object read (its scope is the roots'
+    namespaces); any other is planned one namespace at a time, holding one namespace's
+    facts in memory rather than the cluster's."""
+    if selection.roots:
+        whole = snapshot.whole()
+        plan = plan_export(ObjectIndex(whole.facts), selection)
+        return layout_of(plan, lambda fact: snapshot.resource_key_of(fact, whole))
+    return plan_by_namespace(snapshot, selection)
+
+
 def _write_objects(
     snapshot: Snapshot,
-    plan: ExportPlan,
+    layout: ExportLayout,
     request: ExportRequest,
     writer: BundleWriter,
     progress: ProgressCallback | None,
 ) -> Manifest:
-    """Write the object files of ``plan``; return the manifest that describes them."""
+    """Write the object files of ``layout``; return the manifest that describes them."""
     files, levels, notes = write_object_files(
-        snapshot, plan, request.clean, writer, seal_with=request.secrets.key, progress=progress
+        snapshot, layout, request.clean, writer, seal_with=request.secrets.key, progress=progress
     )
     return Manifest(
         tool_version=__version__,
@@ -202,10 +215,10 @@ def _write_objects(
         selection=request.info,
         levels=levels,
         files=tuple(files),
-        skipped=_skip_counts(plan, snapshot),
-        warnings=_sorted_unique([*snapshot.warnings, *plan.warnings, *notes]),
+        skipped=_skip_counts(layout, snapshot),
+        warnings=_sorted_unique([*snapshot.warnings, *layout.warnings, *notes]),
         secrets=_secrets_info(request.secrets, files),
-        cluster_scoped=_cluster_scoped(plan),
+        cluster_scoped=_cluster_scoped(layout),
     )
 
 
@@ -224,12 +237,11 @@ def _scope(selection: SelectionRequest) -> Scope:
     )
 
 
-def _cluster_scoped(plan: ExportPlan) -> tuple[ClusterScopedEntry, ...]:
+def _cluster_scoped(layout: ExportLayout) -> tuple[ClusterScopedEntry, ...]:
     """Why each cluster-scoped object of the bundle came along."""
     entries = [
-        ClusterScopedEntry(ref.group_kind, ref.name, plan.reasons[ref])
-        for ref in plan.exported
-        if not ref.namespace
+        ClusterScopedEntry(ref.group_kind, ref.name, reason)
+        for ref, reason in layout.cluster_scoped.items()
     ]
     return tuple(sorted(entries, key=lambda e: (e.kind, e.name)))
 
@@ -239,9 +251,8 @@ def _secrets_info(policy: SecretsPolicy, files: list[FileEntry]) -> SecretsInfo:
     return SecretsInfo(policy.mode, secret_objects(files), encryption)
 
 
-def _skip_counts(plan: ExportPlan, snapshot: Snapshot) -> tuple[SkipCount, ...]:
-    counts = Counter((fact.ref.group_kind, reason) for fact, reason in plan.skipped)
-    derived = [SkipCount(kind, reason, n) for (kind, reason), n in counts.items()]
+def _skip_counts(layout: ExportLayout, snapshot: Snapshot) -> tuple[SkipCount, ...]:
+    derived = [SkipCount(kind, reason, n) for (kind, reason), n in layout.skipped.items()]
     return tuple(sorted([*derived, *snapshot.not_read], key=lambda s: (s.kind, s.reason)))
 
 

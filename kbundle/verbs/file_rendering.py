@@ -8,7 +8,7 @@ exporting process holds a whole cluster's facts, so its own size counts: 21 MiB,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +35,7 @@ class RenderJob:
     api_version: str
     kind: str
     spool_fd: int
-    places: list[int]
+    places: Sequence[int]  # in the spool, in file order
     context: CleanContext
 
 

@@ -13,30 +13,21 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from kbundle.clean import CleanContext, CleanOptions
 from kbundle.core.apart import extra_processes, run_apart
 from kbundle.core.levels import Level, level_for
-from kbundle.core.model import (
-    FileEntry,
-    LevelInfo,
-    ManifestWarning,
-    ObjectRef,
-    ProgressCallback,
-    is_secret,
-)
+from kbundle.core.model import FileEntry, LevelInfo, ManifestWarning, ProgressCallback, is_secret
 from kbundle.core.progress import WRITING, Every, begin_phase
-from kbundle.select.compact import uid_text
-from kbundle.select.rules import GENERATED_TOKEN
 from kbundle.verbs.file_rendering import RenderJob, cleaned_objects, render_file, ticking
 
 if TYPE_CHECKING:  # a worker process imports this module: it needs none of these
     from kbundle.bundle.secret_encryption import SecretKey
     from kbundle.bundle.writer import BundleWriter
-    from kbundle.select.plan import ExportPlan
+    from kbundle.select.layout import ExportLayout
     from kbundle.select.snapshot import Snapshot
 
 # Objects an export holds before its files are rendered in worker processes: below, starting
@@ -50,43 +41,45 @@ class _File:
 
     key: str  # the snapshot's resource key
     level: Level
-    refs: list[ObjectRef]  # by namespace, then name
+    places: Sequence[int]  # spool places, by namespace, then name
+    owners: frozenset[str]  # UIDs of exported owners its objects name
     seal: SecretKey | None
 
 
 def write_object_files(
     snapshot: Snapshot,
-    plan: ExportPlan,
+    layout: ExportLayout,
     options: CleanOptions,
     writer: BundleWriter,
     *,
     seal_with: SecretKey | None,
     progress: ProgressCallback | None,
 ) -> tuple[list[FileEntry], tuple[LevelInfo, ...], list[ManifestWarning]]:
-    """Write the object files of ``plan`` (Secrets sealed with ``seal_with``, if given);
+    """Write the object files of ``layout`` (Secrets sealed with ``seal_with``, if given);
     their entries, the levels they make, and what cleaning noted."""
     context = CleanContext(
-        exported_uids=plan.exported_uids,
-        exported_persistent_volumes=plan.exported_persistent_volumes,
-        generated_token_secrets=frozenset(
-            (f.ref.namespace, f.ref.name) for f, reason in plan.skipped if reason == GENERATED_TOKEN
-        ),
+        exported_uids=frozenset(),  # each file's own: the owners its objects name
+        exported_persistent_volumes=layout.persistent_volumes,
+        generated_token_secrets=frozenset(layout.generated_token_secrets),
         options=options,
     )
-    files = _files(snapshot, plan, seal_with)
+    files = _files(snapshot, layout, seal_with)
     begin_phase(progress, WRITING)
-    written = Every(progress, len(plan.exported))
+    written = Every(progress, layout.objects)
     notes: list[ManifestWarning] = []
-    rendered = _render_apart(
-        snapshot, plan, files, writer, context=context, written=written, notes=notes
-    )
+    rendered = _render_apart(snapshot, files, writer, context=context, written=written, notes=notes)
     entries: list[FileEntry] = []
     for number, file in enumerate(files):
         resource = snapshot.resources[file.key]
         if number in rendered:
             entries.append(rendered[number])
             continue
-        cleaned = cleaned_objects(snapshot.objects_in_order(file.refs), context, file.seal, notes)
+        cleaned = cleaned_objects(
+            snapshot.stored.read_all(file.places),
+            replace(context, exported_uids=file.owners),
+            file.seal,
+            notes,
+        )
         entries.append(
             writer.add_object_file(
                 level=file.level.number,
@@ -107,23 +100,23 @@ def write_object_files(
     return entries, levels, notes
 
 
-def _files(snapshot: Snapshot, plan: ExportPlan, seal_with: SecretKey | None) -> list[_File]:
+def _files(snapshot: Snapshot, layout: ExportLayout, seal_with: SecretKey | None) -> list[_File]:
     """The object files, in the order the manifest lists them (level, then resource)."""
-    by_resource: dict[str, list[ObjectRef]] = defaultdict(list)
-    for ref in plan.exported:
-        by_resource[snapshot.resource_key_of(plan.exported[ref])].append(ref)
     files = []
-    for key, refs in by_resource.items():
+    for key, laid_out in layout.files.items():
         resource = snapshot.resources[key]
         seal = seal_with if is_secret(resource.api_version, resource.kind) else None
-        refs.sort(key=lambda r: (r.namespace, r.name))
-        files.append(_File(key, _level_of(key, refs, snapshot, plan), refs, seal))
+        level = level_for(
+            resource.group_kind,
+            is_custom_resource=resource.group_kind in snapshot.custom_resource_kinds,
+            referenced=laid_out.referenced,
+        )
+        files.append(_File(key, level, laid_out.places, frozenset(laid_out.owners), seal))
     return sorted(files, key=lambda f: (f.level.number, f.key))
 
 
 def _render_apart(
     snapshot: Snapshot,
-    plan: ExportPlan,
     files: list[_File],
     writer: BundleWriter,
     *,
@@ -135,11 +128,11 @@ def _render_apart(
     for a small export, or where no worker can run (the caller renders those files)."""
     apart = [n for n, f in enumerate(files) if f.seal is None]
     workers = extra_processes(len(apart))
-    if len(plan.exported) < APART_FROM or not workers:
+    if sum(len(f.places) for f in files) < APART_FROM or not workers:
         return {}
     spool_fd = snapshot.stored.fileno()
     jobs: dict[int, RenderJob] = {}
-    for number in sorted(apart, key=lambda n: -len(files[n].refs)):  # the largest first
+    for number in sorted(apart, key=lambda n: -len(files[n].places)):  # the largest first
         file = files[number]
         resource = snapshot.resources[file.key]
         path, out = writer.reserve_object_file(
@@ -154,8 +147,8 @@ def _render_apart(
             api_version=resource.api_version,
             kind=resource.kind,
             spool_fd=spool_fd,
-            places=[plan.exported[ref].place for ref in file.refs],
-            context=replace(context, exported_uids=_owners_exported(file.refs, plan)),
+            places=file.places,
+            context=replace(context, exported_uids=file.owners),
         )
     results = run_apart(
         render_file,
@@ -175,29 +168,3 @@ def _render_apart(
             rendered=result.rendered,
         )
     return entries
-
-
-def _owners_exported(refs: Iterable[ObjectRef], plan: ExportPlan) -> frozenset[str]:
-    """The UIDs of exported objects that ``refs``' objects name as owners: all the cleaning
-    of those objects asks of ``exported_uids``, and a few where the whole set is the size of
-    the bundle."""
-    return frozenset(
-        uid_text(owner.uid)
-        for ref in refs
-        for owner in plan.exported[ref].owners
-        if plan.exports_uid(owner.uid)
-    )
-
-
-def _level_of(key: str, refs: list[ObjectRef], snapshot: Snapshot, plan: ExportPlan) -> Level:
-    resource = snapshot.resources[key]
-    referenced: set[str] = set()
-    for ref in refs:
-        fact = plan.exported[ref]
-        referenced |= {r.group_kind for r in fact.references}
-        referenced |= {ObjectRef(o.group, o.kind, "", o.name).group_kind for o in fact.owners}
-    return level_for(
-        resource.group_kind,
-        is_custom_resource=resource.group_kind in snapshot.custom_resource_kinds,
-        referenced=referenced,
-    )

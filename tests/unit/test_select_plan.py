@@ -8,9 +8,9 @@ from kbundle.core.errors import UsageError
 from kbundle.core.model import ObjectRef
 from kbundle.core.selectors import parse_selector
 from kbundle.select import rules
-from kbundle.select.compact import uid_text
+from kbundle.select.layout import layout_of
 from kbundle.select.plan import SelectionRequest, plan_export
-from tests.sample_state import sample_index, sample_objects
+from tests.sample_state import find, sample_index, sample_objects
 
 RBAC = "rbac.authorization.k8s.io"
 
@@ -229,13 +229,13 @@ def test_object_export_warns_about_references_to_objects_that_do_not_exist() -> 
     )
 
 
-def test_exported_uids_and_volumes_feed_the_cleaning_context() -> None:
-    index = sample_index()
-    plan = plan_export(index, SelectionRequest(namespaces=frozenset({"shop"})))
-    assert plan.exported_persistent_volumes == {"shop-uploads"}
-    exported = {uid_text(f.uid) for f in plan.exported.values() if f.uid}
-    others = {uid_text(f.uid) for f in index.by_ref.values() if f.uid} - exported
-    assert exported and others
-    assert all(uid in plan.exported_uids for uid in exported)
-    assert not any(uid in plan.exported_uids for uid in others)
-    assert "" not in plan.exported_uids
+def test_the_layout_gives_cleaning_the_bundle_s_volumes_and_each_file_its_kept_owners() -> None:
+    objects = sample_objects()
+    plan = plan_export(sample_index(objects), SelectionRequest(namespaces=frozenset({"shop"})))
+    layout = layout_of(plan, lambda fact: fact.ref.group_kind)
+    assert layout.persistent_volumes == {"shop-uploads"}
+    widget = find(objects, "Widget", "storefront")  # owns a ConfigMap, and is exported
+    assert layout.files["ConfigMap"].owners == {widget["metadata"]["uid"]}
+    # Pods and ReplicaSets whose owners are exported are left out; the bare Pod stays.
+    assert "ReplicaSet.apps" not in layout.files and len(layout.files["Pod"].places) == 1
+    assert all(not file.owners for key, file in layout.files.items() if key != "ConfigMap")

@@ -9,10 +9,11 @@ from typing import Any
 from kbundle.cluster import ApiResource
 from kbundle.core.spool import SpoolFile
 from kbundle.select.compact import Labels, compact_uid, labels_of, sharing, uid_text
+from kbundle.select.fact_store import FactStore
 from kbundle.select.facts import ObjectFacts, facts_of
 from kbundle.select.snapshot import (
     Snapshot,
-    _deduplicated_index,
+    _deduplicated,
     _unambiguous_types,
     resource_key,
 )
@@ -30,16 +31,15 @@ def _ingress(api_version: str, name: str, uid: str) -> dict[str, Any]:
 def _read(resources: list[ApiResource], listed: dict[str, list[ObjectFacts]]) -> Snapshot:
     by_key = {resource_key(r): r for r in resources}
     by_type = _unambiguous_types(by_key)
-    index, resource_of = _deduplicated_index(listed, by_key, by_type)
     return Snapshot(
         server_version="v",
         context="ctx",
-        index=index,
+        shared=_deduplicated(listed, by_key, by_type),
+        namespaced=FactStore(),
         resources=by_key,
         stored=SpoolFile(),
         custom_resource_kinds=frozenset(),
         resource_by_type=by_type,
-        resource_of=resource_of,
     )
 
 
@@ -49,10 +49,10 @@ def test_an_object_two_groups_serve_is_indexed_once_at_its_most_stable_version()
         resource_key(GA): [facts_of(_ingress("networking.k8s.io/v1", "web", "u1"))],
     }
     snapshot = _read([BETA, GA], listed)
-    (fact,) = snapshot.index.by_ref.values()
+    (fact,) = snapshot.shared.facts
     assert fact.api_version == "networking.k8s.io/v1"
-    assert snapshot.resource_key_of(fact) == resource_key(GA)
-    assert snapshot.resource_of == {}  # each type has one resource: no table per object
+    assert snapshot.resource_key_of(fact, snapshot.shared) == resource_key(GA)
+    assert snapshot.shared.resource_of == {}  # each type has one resource: no table per object
 
 
 def test_objects_of_a_type_two_resources_list_keep_their_resource_by_ref() -> None:
@@ -62,7 +62,8 @@ def test_objects_of_a_type_two_resources_list_keep_their_resource_by_ref() -> No
         resource_key(other): [facts_of(_ingress("networking.k8s.io/v1", "b", "u2"))],
     }
     snapshot = _read([GA, other], listed)
-    keys = {f.ref.name: snapshot.resource_key_of(f) for f in snapshot.index.by_ref.values()}
+    group = snapshot.shared
+    keys = {f.ref.name: snapshot.resource_key_of(f, group) for f in group.facts}
     assert keys == {"a": resource_key(GA), "b": resource_key(other)}
 
 
