@@ -52,7 +52,7 @@ class ExportPlan:
     skipped: list[tuple[ObjectFacts, str]]
     warnings: list[ManifestWarning]
     reasons: Mapping[ObjectRef, str] = field(default_factory=dict)  # why each exported one is in
-    by_uid: Mapping[Uid, ObjectFacts] = field(default_factory=dict)  # every object read
+    by_uid: Mapping[Uid, ObjectFacts] = field(default_factory=dict)  # every object indexed
 
     def pick(self, ref: ObjectRef) -> Pick | None:
         """For an exported object the closure added, the referral its reason names and its
@@ -66,7 +66,8 @@ class ExportPlan:
 
 
 class ObjectIndex:
-    """Facts of every object read, with the reverse lookups the closure needs."""
+    """Facts of the objects a plan considers (every object read, or one namespace's and
+    those every namespace consults), with the reverse lookups the closure needs."""
 
     def __init__(self, facts: Iterable[ObjectFacts]) -> None:
         self.by_ref: dict[ObjectRef, ObjectFacts] = {}

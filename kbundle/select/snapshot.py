@@ -31,7 +31,7 @@ from kbundle.core.model import (
 from kbundle.core.progress import LISTING, begin_phase
 from kbundle.core.spool import SpoolFile
 from kbundle.select.compact import Uid, sharing
-from kbundle.select.fact_store import FactStore
+from kbundle.select.fact_store import FactStore, Written
 from kbundle.select.facts import ObjectFacts, facts_of
 from kbundle.select.rules import NOT_EXPORTED_KINDS
 
@@ -159,18 +159,27 @@ def take_snapshot(
     done = 0
     with sharing(), ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
-            pool.submit(_read, cluster, r, ns, stored, crd_names.get((r.group, r.plural))): (r, ns)
+            pool.submit(
+                _read,
+                cluster,
+                r,
+                ns,
+                stored,
+                spill=namespaced,
+                crd_name=crd_names.get((r.group, r.plural)),
+            ): (r, ns)
             for r, ns in tasks
         }
         for future in as_completed(futures):
             resource, namespace = futures.pop(future)  # its result goes with it
             done += 1
             try:
-                located = future.result()
+                consulted, written = future.result()
             except (ApiError, Unreachable) as error:
                 warnings.append(_list_warning(resource, namespace, error))
-                located = []
-            _keep(resource_key(resource), located, shared, namespaced)
+            else:
+                shared[resource_key(resource)] += consulted
+                namespaced.commit(written)
             if progress is not None:
                 progress(done, len(tasks), resource.group_resource)
         counts = list(pool.map(lambda r: _count(cluster, r, scope), to_count))
@@ -194,22 +203,9 @@ def take_snapshot(
     )
 
 
-def _keep(
-    key: str,
-    located: list[ObjectFacts],
-    shared: dict[str, list[ObjectFacts]],
-    namespaced: FactStore,
-) -> None:
-    """File the facts of one list: in memory if every namespace's plan consults them, else
-    on disk by namespace (a list across all namespaces makes one chunk per namespace)."""
-    by_namespace: dict[str, list[ObjectFacts]] = defaultdict(list)
-    for fact in located:
-        if not fact.ref.namespace or (fact.ref.group, fact.ref.kind) in SHARED_KINDS:
-            shared[key].append(fact)
-        else:
-            by_namespace[fact.ref.namespace].append(fact)
-    for namespace, facts in by_namespace.items():
-        namespaced.add(namespace, key, facts)
+def consulted_everywhere(fact: ObjectFacts) -> bool:
+    """Whether every namespace's plan consults the object: its facts stay in memory."""
+    return not fact.ref.namespace or (fact.ref.group, fact.ref.kind) in SHARED_KINDS
 
 
 def _worth_counting(readable: list[ApiResource], scope: Scope) -> list[ApiResource]:
@@ -235,21 +231,30 @@ def _read(
     resource: ApiResource,
     namespace: str | None,
     stored: SpoolFile,
+    *,
+    spill: FactStore,
     crd_name: str | None,
-) -> list[ObjectFacts]:
-    """List one resource in one scope into ``stored``; the facts of each object, with its
-    place there. A failure mid-way reads this list again from its start; what the failed
-    attempt wrote stays in the spool, but no facts point at it."""
+) -> tuple[list[ObjectFacts], list[Written]]:
+    """List one resource in one scope into ``stored``: the facts of the objects every plan
+    consults, and the chunks of the others' facts written to ``spill`` page by page (to be
+    committed), each fact with its object's place. A failure mid-way reads this list again
+    from its start; what the failed attempt wrote stays on disk, but nothing points at it."""
+    key = resource_key(resource)
     attempt = 1
     while True:
+        consulted: list[ObjectFacts] = []
+        written: list[Written] = []
         try:
-            return [
-                facts_of(obj, crd_name=crd_name, place=stored.append(obj))
-                for page in cluster.list_pages(
-                    resource, namespace=namespace, page_size=LIST_PAGE_SIZE
-                )
-                for obj in page
-            ]
+            for page in cluster.list_pages(resource, namespace=namespace, page_size=LIST_PAGE_SIZE):
+                by_namespace: dict[str, list[ObjectFacts]] = defaultdict(list)
+                for obj in page:
+                    fact = facts_of(obj, crd_name=crd_name, place=stored.append(obj))
+                    if consulted_everywhere(fact):
+                        consulted.append(fact)
+                    else:
+                        by_namespace[fact.ref.namespace].append(fact)
+                written += [spill.write(ns, key, facts) for ns, facts in by_namespace.items()]
+            return consulted, written
         except (ApiError, Unreachable) as error:
             if attempt >= LIST_ATTEMPTS or not _worth_reading_again(error):
                 raise

@@ -1,9 +1,9 @@
 """One object file cleaned and rendered, in the exporting process or a worker process.
 
 What a worker (``kbundle.core.apart``) imports to render a file, and nothing more: not the
-bundle writer's archive and compression code, nor the selection's. A worker runs while the
-exporting process holds a whole cluster's facts, so its own size counts: 21 MiB, against
-25 when it imported ``object_files``.
+bundle writer's archive and compression code, nor the selection's. A worker's size counts
+in the export's peak, beside the exporting process: 21 MiB, against 25 when it imported
+``object_files``.
 """
 
 from __future__ import annotations

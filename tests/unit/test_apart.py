@@ -41,7 +41,11 @@ def _children() -> set[int]:
     """This process's children now (a test session may have others: clusters, servers)."""
     found: set[int] = set()
     for task in Path("/proc/self/task").iterdir():
-        found |= {int(pid) for pid in (task / "children").read_text().split()}
+        try:
+            children = (task / "children").read_text()
+        except OSError:  # a thread that ended since the folder was read
+            continue
+        found |= {int(pid) for pid in children.split()}
     return found
 
 

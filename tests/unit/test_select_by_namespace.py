@@ -23,8 +23,8 @@ from kbundle.select.snapshot import (
     ObjectGroup,
     Snapshot,
     _deduplicated,
-    _keep,
     _unambiguous_types,
+    consulted_everywhere,
     resource_key,
 )
 from tests.sample_state import CRD_NAMES, sample_objects, uid_of
@@ -158,7 +158,14 @@ def _both(request: SelectionRequest) -> tuple[ExportLayout, ExportLayout]:
     shared: dict[str, list[ObjectFacts]] = defaultdict(list)
     namespaced = FactStore()
     for key, facts in _facts(objects, resources).items():
-        _keep(key, facts, shared, namespaced)
+        by_namespace: dict[str, list[ObjectFacts]] = defaultdict(list)
+        for fact in facts:
+            if consulted_everywhere(fact):
+                shared[key].append(fact)
+            else:
+                by_namespace[fact.ref.namespace].append(fact)
+        for namespace, kept in by_namespace.items():
+            namespaced.add(namespace, key, kept)
     snapshot = Snapshot(
         server_version="v",
         context="ctx",

@@ -13,6 +13,7 @@ import pytest
 
 from kbundle.cluster import ApiError, ApiResource
 from kbundle.core.spool import SpoolFile
+from kbundle.select.fact_store import FactStore
 from kbundle.select.facts import ObjectFacts
 from kbundle.select.snapshot import LIST_ATTEMPTS, _read
 
@@ -46,6 +47,16 @@ class ScriptedPages:
             yield [dict(item) for item in page]
 
 
+def _listed(server: ScriptedPages, namespace: str | None, stored: SpoolFile) -> list[ObjectFacts]:
+    """The facts of one list as the export keeps them: committed to a fact store once the
+    list has been read whole, and read back from it."""
+    store = FactStore()
+    consulted, written = _read(server, CONFIGMAPS, namespace, stored, spill=store, crd_name=None)  # type: ignore[arg-type]
+    store.commit(written)
+    spilled = [f for ns in store.namespaces() for _, chunk in store.load(ns) for f in chunk]
+    return consulted + spilled
+
+
 def _pages() -> list[list[dict[str, Any]]]:
     return [
         [_configmap("a", "b"), _configmap("a", "a")],
@@ -57,7 +68,7 @@ def _pages() -> list[list[dict[str, Any]]]:
 def test_a_list_failing_mid_way_is_read_again_from_its_start(status: int) -> None:
     server = ScriptedPages(_pages(), failures=1, status=status)
     stored = SpoolFile()
-    located = _read(server, CONFIGMAPS, "a", stored, None)  # type: ignore[arg-type]
+    located = _listed(server, "a", stored)
     assert server.reads == 2
     names = sorted(fact.ref.name for fact in located)
     assert names == ["a", "b", "c", "d"]  # once each: the first attempt's page is gone
@@ -68,14 +79,14 @@ def test_a_list_failing_mid_way_is_read_again_from_its_start(status: int) -> Non
 def test_a_list_that_keeps_failing_gives_up_after_its_attempts() -> None:
     server = ScriptedPages(_pages(), failures=LIST_ATTEMPTS, status=410)
     with pytest.raises(ApiError):
-        _read(server, CONFIGMAPS, "a", SpoolFile(), None)  # type: ignore[arg-type]
+        _listed(server, "a", SpoolFile())
     assert server.reads == LIST_ATTEMPTS
 
 
 def test_a_refusal_is_not_read_again() -> None:
     server = ScriptedPages(_pages(), failures=1, status=403)
     with pytest.raises(ApiError):
-        _read(server, CONFIGMAPS, "a", SpoolFile(), None)  # type: ignore[arg-type]
+        _listed(server, "a", SpoolFile())
     assert server.reads == 1
 
 
@@ -88,7 +99,7 @@ def test_objects_come_back_from_disk_in_the_order_asked_not_the_order_listed() -
             failures=0,
             status=410,
         )
-        facts += _read(server, CONFIGMAPS, namespace, stored, None)  # type: ignore[arg-type]
+        facts += _listed(server, namespace, stored)
     wanted = sorted((f for f in facts if f.ref.name != "m"), key=lambda f: f.ref)
     read = stored.read_all([f.place for f in wanted])
     assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in read] == [
@@ -106,10 +117,7 @@ def test_a_resource_listed_across_namespaces_comes_back_object_by_object() -> No
         status=410,
     )
     stored = SpoolFile()
-    located = _read(server, CONFIGMAPS, None, stored, None)  # type: ignore[arg-type]
-    read = stored.read_all([fact.place for fact in reversed(located)])
-    assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in read] == [
-        ("a", "a"),
-        ("a", "z"),
-        ("b", "a"),
-    ]
+    located = {(f.ref.namespace, f.ref.name): f for f in _listed(server, None, stored)}
+    wanted = [("a", "a"), ("b", "a"), ("a", "z")]  # neither the listing's order nor sorted
+    read = stored.read_all([located[key].place for key in wanted])
+    assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in read] == wanted
