@@ -3,8 +3,8 @@ when a digest is given.
 
 Apart from the writer so that a worker process rendering a file (``kbundle.core.apart``)
 imports this alone: not the writer's archive and compression code, nor ``hashlib``, whose
-OpenSSL is 4 MiB of a worker that runs while the exporting process holds a whole cluster's
-facts. A file a worker rendered is hashed by the writer (``add_rendered_file``).
+OpenSSL is 4 MiB of a worker whose size counts in the export's peak. A file a worker
+rendered is hashed by the writer (``add_rendered_file``).
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ _MAX_RECORD = (1 << _LENGTH_BITS) - 1  # bytes; objects are MiBs at most (the AP
 
 
 class SpoolFile:
-    """Append-only marshal records in an anonymous file in ``folder`` (the system's
+    """Append-only records (objects, in marshal) in an anonymous file in ``folder`` (the system's
     temporary folder by default); a record's place is one int, kept by whoever appended it
     (an export keeps it in each object's facts). ``adopted``: a file another process of
     kbundle wrote (``write_spool``), taken over (unlinked at once, so it lives as long as
@@ -53,7 +53,11 @@ class SpoolFile:
         self._lock = threading.Lock()
 
     def append(self, obj: Object) -> int:
-        data = _record(obj)
+        return self.append_bytes(marshal.dumps(obj))
+
+    def append_bytes(self, data: bytes) -> int:
+        """A record in a serialization of the caller's own (``append`` is marshal's)."""
+        _check_length(data)
         with self._lock:
             place = (self._size + len(self._buffer)) << _LENGTH_BITS | len(data)
             self._buffer += data
@@ -62,13 +66,15 @@ class SpoolFile:
         return place
 
     def read(self, place: int) -> Object:
+        obj: Object = marshal.loads(self.read_bytes(place))
+        return obj
+
+    def read_bytes(self, place: int) -> bytes:
         offset, length = place >> _LENGTH_BITS, place & _MAX_RECORD
         if offset + length > self._size:
             with self._lock:
                 self._flush()
-        data = os.pread(self._fd, length, offset)
-        obj: Object = marshal.loads(data)
-        return obj
+        return os.pread(self._fd, length, offset)
 
     def read_all(self, places: Sequence[int]) -> Iterator[Object]:
         """The objects at ``places`` in order (``read_places``)."""
@@ -93,9 +99,13 @@ class SpoolFile:
 
 def _record(obj: Object) -> bytes:
     data = marshal.dumps(obj)
-    if len(data) > _MAX_RECORD:
-        raise ValueError(f"an object of {len(data)} bytes is too large to spool")
+    _check_length(data)
     return data
+
+
+def _check_length(data: bytes) -> None:
+    if len(data) > _MAX_RECORD:
+        raise ValueError(f"a record of {len(data)} bytes is too large to spool")
 
 
 def read_places(fd: int, places: Sequence[int]) -> Iterator[Object]:

@@ -11,14 +11,13 @@ writes and reads back, in a file deleted when it closes.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from kbundle.core.spool import SpoolFile
 from kbundle.select.facts import ObjectFacts
 
 Chunk = tuple[str, list[ObjectFacts]]  # a resource key and facts of objects it listed
@@ -29,39 +28,32 @@ class Written:
     """A chunk on disk, not yet part of its namespace (``FactStore.commit``)."""
 
     namespace: str
-    offset: int
-    length: int
+    place: int  # in the spool file
     count: int
 
 
 class FactStore:
-    """Chunks of facts by namespace, appended to one temporary file. Lists write their pages'
-    facts as they go (``write``, from any thread) and commit them once the list has been
-    read whole: a list read again after a failure leaves its first attempt's chunks in the
-    file, where no namespace points at them."""
+    """Chunks of facts by namespace, records of a spool file. Lists write their pages' facts
+    as they go (``write``, from any thread) and commit them once the list has been read
+    whole: a list read again after a failure leaves its first attempt's chunks in the file,
+    where no namespace points at them."""
 
     def __init__(self, folder: Path | None = None) -> None:
-        self._file = tempfile.TemporaryFile(prefix="kbundle-facts-", dir=folder)  # noqa: SIM115 (owned)
-        self._fd = self._file.fileno()
-        self._size = 0
-        self._chunks: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self._file = SpoolFile(folder)
+        self._chunks: dict[str, list[int]] = defaultdict(list)
         self._lock = threading.Lock()
         self.count = 0  # facts committed
 
     def write(self, namespace: str, key: str, facts: list[ObjectFacts]) -> Written:
         """Put ``facts`` (objects of ``namespace`` listed by resource ``key``) on disk."""
         data = pickle.dumps((key, facts), protocol=pickle.HIGHEST_PROTOCOL)
-        with self._lock:
-            offset = self._size
-            self._size += len(data)
-        os.pwrite(self._fd, data, offset)
-        return Written(namespace, offset, len(data), len(facts))
+        return Written(namespace, self._file.append_bytes(data), len(facts))
 
     def commit(self, written: list[Written]) -> None:
         """Make chunks part of their namespaces, after those committed before."""
         with self._lock:
             for chunk in written:
-                self._chunks[chunk.namespace].append((chunk.offset, chunk.length))
+                self._chunks[chunk.namespace].append(chunk.place)
                 self.count += chunk.count
 
     def add(self, namespace: str, key: str, facts: list[ObjectFacts]) -> None:
@@ -75,10 +67,7 @@ class FactStore:
     def load(self, namespace: str) -> list[Chunk]:
         """Every chunk of ``namespace``, in the order they were committed."""
         chunks: list[Chunk] = []
-        for offset, length in self._chunks.get(namespace, ()):
-            chunk: Chunk = pickle.loads(os.pread(self._fd, length, offset))
+        for place in self._chunks.get(namespace, ()):
+            chunk: Chunk = pickle.loads(self._file.read_bytes(place))
             chunks.append(chunk)
         return chunks
-
-    def close(self) -> None:
-        self._file.close()

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kbundle.core.model import ManifestWarning, ObjectRef
+from kbundle.core.model import ManifestWarning, ObjectRef, group_kind
 from kbundle.select.compact import Uid, uid_text
 from kbundle.select.facts import ObjectFacts
 from kbundle.select.plan import ExportPlan
@@ -61,7 +61,7 @@ class ExportLayout:
         file.places.append(fact.place)
         file.referenced |= {ref.group_kind for ref in fact.references}
         for owner in fact.owners:
-            file.referenced.add(ObjectRef(owner.group, owner.kind, "", owner.name).group_kind)
+            file.referenced.add(group_kind(owner.kind, owner.group))
             if exports_uid(owner.uid):
                 file.owners.add(uid_text(owner.uid))
 
