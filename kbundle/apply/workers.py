@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-_AHEAD_PER_THREAD = 4  # items queued per thread: enough that no thread waits for work
+_AHEAD_PER_THREAD = 4  # items per thread, queued or running: no thread waits for work
 A = TypeVar("A")
 
 
@@ -41,13 +41,15 @@ class Workers:
             except BaseException as error:
                 future.set_exception(error)
 
-    def map(self, function: Callable[[A], T], items: Iterable[A]) -> list[T]:
-        """``function`` over ``items`` concurrently, results in order. At most a few items
-        per thread are taken from ``items`` ahead of the workers (a slow one does not hold
+    def map(
+        self, function: Callable[[A], T], items: Iterable[A], *, ahead: int = _AHEAD_PER_THREAD
+    ) -> list[T]:
+        """``function`` over ``items`` concurrently, results in order. At most ``ahead``
+        items per thread are taken from ``items`` and not finished (a slow one does not hold
         the others up), so a lazy ``items`` (a spool of 50,000 objects) is never all in
         memory. When the wait is interrupted (Ctrl-C), the items no worker has started yet
         are dropped."""
-        room = threading.BoundedSemaphore(self._count * _AHEAD_PER_THREAD)
+        room = threading.BoundedSemaphore(self._count * max(1, ahead))
         failed = threading.Event()  # an item raised: take no more, its error ends the map
 
         def finished(future: Future[T]) -> None:

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import marshal
 import os
-import sys
 import tempfile
 import threading
+from array import array
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
+from kbundle.core.heads import Head, HeadTable
 from kbundle.core.model import ObjectRef
 
 K = TypeVar("K", bound=Hashable)
@@ -121,18 +122,16 @@ def read_places(fd: int, places: Sequence[int]) -> Iterator[Object]:
         yield marshal.loads(block[offset - start : offset - start + length])
 
 
-Head = tuple[str, ObjectRef]  # an object's apiVersion and identity
-
-
 class ObjectSpool(Sequence[Object]):
     """A list of objects on disk, in the order appended. Each access reads a fresh copy;
-    each object's apiVersion and ref stay in memory (``heads``), so a pass that needs only
-    those (namespaces, kinds, names) reads nothing from disk."""
+    each object's apiVersion and ref stay in memory (``heads``, about 40 bytes an object
+    with its place), so a pass that needs only those (namespaces, kinds, names) reads
+    nothing from disk."""
 
     def __init__(self, objects: Iterable[Object] = ()) -> None:
         self._file = SpoolFile()
-        self._places: list[int] = []
-        self._heads: list[Head] = []
+        self._places = array("q")
+        self._heads = HeadTable()
         for obj in objects:
             self.append(obj)
 
@@ -141,8 +140,8 @@ class ObjectSpool(Sequence[Object]):
         """The spool another process wrote with ``SpoolWriter``; its file becomes ours."""
         spool = cls.__new__(cls)
         spool._file = SpoolFile(adopted=written.path)
-        spool._places = list(written.places)
-        spool._heads = [(sys.intern(v), ref.interned()) for v, ref in written.heads]
+        spool._places = written.places
+        spool._heads = written.heads
         return spool
 
     def append(self, obj: Object) -> None:
@@ -178,8 +177,8 @@ class WrittenSpool:
     """What a ``SpoolWriter`` in another process hands back: small enough to pickle."""
 
     path: Path
-    places: tuple[int, ...]
-    heads: tuple[Head, ...]
+    places: array[int]
+    heads: HeadTable
 
 
 class SpoolWriter:
@@ -190,8 +189,8 @@ class SpoolWriter:
         self._path = path
         self._file = path.open("xb")
         self._size = 0
-        self._places: list[int] = []
-        self._heads: list[Head] = []
+        self._places = array("q")
+        self._heads = HeadTable()
 
     def append(self, obj: Object) -> None:
         data = _record(obj)
@@ -202,11 +201,11 @@ class SpoolWriter:
 
     def close(self) -> WrittenSpool:
         self._file.close()
-        return WrittenSpool(self._path, tuple(self._places), tuple(self._heads))
+        return WrittenSpool(self._path, self._places, self._heads)
 
 
 def _head(obj: Object) -> Head:
-    return sys.intern(str(obj.get("apiVersion", ""))), ObjectRef.of(obj).interned()
+    return str(obj.get("apiVersion", "")), ObjectRef.of(obj)
 
 
 def heads_of(objects: Sequence[Object]) -> Sequence[Head]:

@@ -154,8 +154,9 @@ def replay(
         on_preflight(found)
     importer = Importer(cluster, apply, progress, known=read[0] if read else None)
     outcomes = importer.run(levels)
+    outcomes.extend(failures)
     return ImportReport(
-        outcomes=sorted_outcomes([*outcomes, *failures]),
+        outcomes=sorted_outcomes(outcomes),
         rewrites=tuple(context.rewrites),
         level_names={level.number: level.name for level in bundle.manifest.levels},
         dry_run=options.dry_run,

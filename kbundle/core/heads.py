@@ -1,0 +1,125 @@
+"""Objects' heads (apiVersion and ref) for a whole bundle, in a few arrays.
+
+Verify and import keep each object's head for the whole run, so that passes over a level
+(namespaces, kinds, names) read nothing from disk. As a tuple of a string and a ref, with the
+name a string of its own, a head cost about 200 bytes: 10 MiB at 50,000 objects, 60 at
+300,000. Here it costs its name's bytes and 12 more: the strings a head shares with others
+(apiVersion, group, kind, namespace) are kept once, the names back to back. A head is built
+again on each access, in well under a microsecond.
+"""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import overload
+
+from kbundle.core.model import ObjectRef
+
+Head = tuple[str, ObjectRef]  # an object's apiVersion and identity
+_Shared = tuple[str, str, str, str]  # apiVersion, group, kind, namespace
+
+
+class HeadTable(Sequence[Head]):
+    """Heads in the order appended. Picklable, and small to pickle: a worker process hands
+    its table back whole."""
+
+    def __init__(self, heads: Iterable[Head] = ()) -> None:
+        self._shared: list[_Shared] = []
+        self._shared_ids: dict[_Shared, int] = {}
+        self._shared_of = array("I")  # per head: its index in _shared
+        self._names = bytearray()  # every name in UTF-8, back to back
+        self._ends = array("Q")  # per head: where its name ends in _names
+        for head in heads:
+            self.append(head)
+
+    def append(self, head: Head) -> None:
+        api_version, ref = head
+        shared = (api_version, ref.group, ref.kind, ref.namespace)
+        number = self._shared_ids.get(shared)
+        if number is None:
+            number = self._shared_ids[shared] = len(self._shared)
+            self._shared.append(shared)
+        self._shared_of.append(number)
+        self._names += ref.name.encode()
+        self._ends.append(len(self._names))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    @overload
+    def __getitem__(self, index: int) -> Head: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Head]: ...
+
+    def __getitem__(self, index: int | slice) -> Head | list[Head]:
+        if isinstance(index, slice):
+            return [self._head(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("head index out of range")
+        return self._head(index)
+
+    def __iter__(self) -> Iterator[Head]:
+        shared, names, start = self._shared, self._names, 0
+        for number, end in zip(self._shared_of, self._ends, strict=True):
+            api_version, group, kind, namespace = shared[number]
+            name = names[start:end].decode()
+            start = end
+            yield api_version, ObjectRef(group, kind, namespace, name)
+
+    def order(self, leading: Sequence[int]) -> array[int]:
+        """Positions sorted by ``(leading[position], ref)``, stable. Heads are grouped by
+        what they share first and each group sorted by name: the names of one group only
+        are strings at once."""
+        groups: dict[tuple[int, str, str, str], array[int]] = {}
+        for position, (lead, number) in enumerate(zip(leading, self._shared_of, strict=True)):
+            _, group, kind, namespace = self._shared[number]
+            groups.setdefault((lead, group, kind, namespace), array("Q")).append(position)
+        order = array("Q")
+        for key in sorted(groups):
+            order.extend(sorted(groups.pop(key), key=self.name))
+        return order
+
+    def name(self, index: int) -> str:
+        start = self._ends[index - 1] if index else 0
+        return self._names[start : self._ends[index]].decode()
+
+    def _head(self, index: int) -> Head:
+        api_version, group, kind, namespace = self._shared[self._shared_of[index]]
+        return api_version, ObjectRef(group, kind, namespace, self.name(index))
+
+
+class RefIndex:
+    """Whether a ref is one of a bundle's, and where, at 16 bytes a ref where a set of them
+    costs about 200 (each ref, its name and the set's slot): the refs' hashes, sorted, each
+    with its position, where ``ref_at`` confirms a match (two refs may share a hash). Tables
+    by position (``array``) then stand for dicts and sets keyed by ref."""
+
+    def __init__(self, refs: Iterable[ObjectRef], ref_at: Callable[[int], ObjectRef]) -> None:
+        hashes = array("q", map(hash, refs))
+        order = sorted(range(len(hashes)), key=hashes.__getitem__)
+        self._hashes = array("q", (hashes[position] for position in order))
+        self._positions = array("Q", order)
+        self._ref_at = ref_at
+
+    def __contains__(self, ref: object) -> bool:
+        return self.position(ref) is not None
+
+    def position(self, ref: object) -> int | None:
+        """Where ``ref`` is among the refs indexed (the first place, if twice); None: not
+        among them."""
+        wanted = hash(ref)
+        at = bisect.bisect_left(self._hashes, wanted)
+        while at < len(self._hashes) and self._hashes[at] == wanted:
+            position = self._positions[at]
+            if self._ref_at(position) == ref:
+                return position
+            at += 1
+        return None
+
+    def __len__(self) -> int:
+        return len(self._hashes)
