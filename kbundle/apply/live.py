@@ -7,9 +7,9 @@ list fails (a user with rights to some objects only, say), each object is read o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from kbundle.apply.outage import Retrier
 from kbundle.apply.workers import Workers
@@ -17,26 +17,39 @@ from kbundle.cluster import ApiError, ApiResource, Cluster, KindNotServed, Unrea
 from kbundle.core.model import Object, ObjectRef
 from kbundle.core.spool import SpooledMapping, heads_of
 
+K = TypeVar("K")
+
+
+class PlacedStore(Protocol[K]):
+    """Where a list's objects go: written first, keyed once the list is whole."""
+
+    def place_of(self, obj: Object) -> int: ...
+
+    def adopt(self, places: dict[K, int]) -> None: ...
+
+
+class LiveCopies(Protocol):
+    def get(self, ref: ObjectRef) -> Object | None: ...
+
 
 def read_into(
-    store: SpooledMapping[ObjectRef],
+    store: PlacedStore[K],
     cluster: Cluster,
     resource: ApiResource,
     namespace: str,
-    wanted: Callable[[ObjectRef], ObjectRef | None],
+    wanted: Callable[[ObjectRef], K | None],
 ) -> None:
     """The objects of one list that ``wanted`` knows, page by page into ``store``, keyed
     only once the list is whole (``Cluster.scan`` starts again when a continue token
-    expires). The key is the ref ``wanted`` hands back, the bundle's own, already in memory
-    for the whole run (a new ref and name per live object were 12 MiB at 100,000). Stored
-    without ``managedFields``: half an object's bytes, and nothing compares them."""
+    expires), under the key ``wanted`` hands back. Stored without ``managedFields``: half an
+    object's bytes, and nothing compares them."""
 
-    def place(item: Object) -> tuple[ObjectRef, int] | None:
-        ref = wanted(ObjectRef.of(item))
-        if ref is None:
+    def place(item: Object) -> tuple[K, int] | None:
+        key = wanted(ObjectRef.of(item))
+        if key is None:
             return None
         item["metadata"].pop("managedFields", None)
-        return ref, store.place_of(item)
+        return key, store.place_of(item)
 
     store.adopt(dict(cluster.scan(resource, place, namespace=namespace or None)))
 
@@ -50,11 +63,11 @@ class LiveView:
     that appear during the import, and lists the preflight could not complete, are read when
     their level comes."""
 
-    objects: SpooledMapping[ObjectRef]
+    objects: LiveCopies  # the preflight's: BundleCopies
     listed: frozenset[tuple[str, str]]
     # Objects the preflight found already as the bundle wants them (every field it sets is
     # live), compared as import compares: no ownerReferences to point elsewhere first.
-    settled: AbstractSet[ObjectRef] = frozenset()
+    settled: Container[ObjectRef] = frozenset()
 
 
 class LiveObjects:

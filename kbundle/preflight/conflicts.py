@@ -106,7 +106,7 @@ def probe_changed(scene: Scene, skip: frozenset[ObjectRef] = frozenset()) -> lis
     changed = [
         (planned, scene.intended(planned))
         for planned in scene.planned
-        if planned.ref not in skip and scene.exists(planned.ref) and scene.sends(planned)
+        if planned.ref not in skip and scene.exists(planned) and scene.sends(planned)
     ]
 
     def dry_apply(item: tuple[Planned, Object]) -> Finding | None:

@@ -132,7 +132,7 @@ def check_quotas(scene: Scene) -> list[Finding]:
     for planned in scene.planned:
         info = scene.info(planned)
         namespace = planned.ref.namespace
-        if info is None or not namespace or scene.exists(planned.ref) is not False:
+        if info is None or not namespace or scene.exists(planned) is not False:
             continue
         if scene.namespace_exists(namespace) is False:
             continue  # a new namespace has no quota yet

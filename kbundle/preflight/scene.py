@@ -18,15 +18,17 @@ from typing import Any, TypeVar, overload
 from kbundle.apply.compare import satisfied_by
 from kbundle.apply.engine import LevelObjects
 from kbundle.apply.live import LiveView, read_into
+from kbundle.apply.live_copies import BundleCopies
 from kbundle.apply.options import ApplyOptions, ExistingMode
 from kbundle.apply.prepare import clear_cluster_ips, rebuild_owner_references
 from kbundle.apply.workers import Workers
 from kbundle.cluster import ApiError, ApiResource, Cluster
 from kbundle.cluster.retry import with_retries
+from kbundle.core.heads import RefIndex
 from kbundle.core.kinds import NAMESPACE
 from kbundle.core.model import Object, ObjectRef, ProgressCallback
 from kbundle.core.progress import READING_DESTINATION, Tally, begin_phase
-from kbundle.core.spool import SpooledMapping, heads_of
+from kbundle.core.spool import heads_of
 from kbundle.preflight.model import Code, Finding, Severity
 
 T = TypeVar("T")
@@ -62,7 +64,7 @@ class Planned:
     one per object, with its reader and index, was 14 MiB at 100,000 objects. Read-only by
     convention; a plain class, as it is made once per object per check."""
 
-    __slots__ = ("_index", "_stored", "api_version", "level", "ref")
+    __slots__ = ("_index", "_stored", "api_version", "level", "position", "ref")
 
     def __init__(
         self,
@@ -71,9 +73,12 @@ class Planned:
         stored: Object | Sequence[Object],
         api_version: str = "",
         index: int = -1,
+        *,
+        position: int = -1,  # in the whole bundle, when known
     ) -> None:
         self.level = level
         self.ref = ref
+        self.position = position
         self._stored = stored
         self._index = index
         if not api_version and isinstance(stored, dict):
@@ -107,9 +112,20 @@ class Bundled(Sequence[Planned]):
         return self._length
 
     def __iter__(self) -> Iterator[Planned]:
+        position = 0
         for number, objects, heads in self._levels:
             for index, (api_version, ref) in enumerate(heads):
-                yield Planned(number, ref, objects, api_version, index)
+                yield Planned(number, ref, objects, api_version, index, position=position)
+                position += 1
+
+    def ref_at(self, position: int) -> ObjectRef:
+        """``self[position].ref``, without making the ``Planned``."""
+        at = position
+        for _, _, heads in self._levels:
+            if 0 <= at < len(heads):
+                return heads[at][1]
+            at -= len(heads)
+        raise IndexError(position)
 
     @overload
     def __getitem__(self, index: int) -> Planned: ...
@@ -120,11 +136,12 @@ class Bundled(Sequence[Planned]):
     def __getitem__(self, index: int | slice) -> Planned | list[Planned]:
         if isinstance(index, slice):
             return list(self)[index]
-        at = index + self._length if index < 0 else index
+        position = index + self._length if index < 0 else index
+        at = position
         for number, objects, heads in self._levels:
             if 0 <= at < len(heads):
                 api_version, ref = heads[at]
-                return Planned(number, ref, objects, api_version, at)
+                return Planned(number, ref, objects, api_version, at, position=position)
             at -= len(heads)
         raise IndexError(index)
 
@@ -137,14 +154,25 @@ class Scene:
     planned: Sequence[Planned]
     kinds: dict[tuple[str, str], KindInfo | None]  # (apiVersion, kind) -> None: not served
     namespaces: dict[str, dict[str, str]] | None  # the destination's, with labels; None: unread
-    # the bundle's objects only, on disk
-    live: SpooledMapping[ObjectRef] = field(default_factory=SpooledMapping)
     unknown: set[ObjectRef] = field(default_factory=set)  # could not be read
     listed: set[tuple[str, str]] = field(default_factory=set)  # (resource path, ns) read whole
     notes: list[Finding] = field(default_factory=list)  # what could not be checked
-    _sends: dict[ObjectRef, bool | None] = field(default_factory=dict)
-    # found as the bundle wants them, compared as import would (see LiveView.settled)
-    _settled: set[ObjectRef] = field(default_factory=set)
+
+    # Made at once, not when first asked: worker threads list into ``live``.
+    _refs: RefIndex = field(init=False)  # where each object is in ``planned``
+    live: BundleCopies = field(init=False)  # the destination's copies of them, on disk
+    _sends: bytearray = field(init=False)  # by position: 0 not decided, 1 no, 2 yes
+
+    def __post_init__(self) -> None:
+        planned = self.planned
+        ref_at = (
+            planned.ref_at
+            if isinstance(planned, Bundled)
+            else lambda position: planned[position].ref
+        )
+        self._refs = RefIndex((p.ref for p in planned), ref_at)
+        self.live = BundleCopies(self._refs)
+        self._sends = bytearray(len(self._refs))
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -201,11 +229,16 @@ class Scene:
         """None when the destination's namespaces could not be read."""
         return None if self.namespaces is None else namespace in self.namespaces
 
-    def exists(self, ref: ObjectRef) -> bool | None:
+    def exists(self, planned: Planned) -> bool | None:
         """Whether the destination has the object; None when it could not be read."""
-        if ref in self.live:
+        position = self._position(planned)
+        if position is not None and self.live.holds(position):
             return True
-        return None if ref in self.unknown else False
+        return None if planned.ref in self.unknown else False
+
+    def _position(self, planned: Planned) -> int | None:
+        """Where ``planned`` is in the bundle (in ``live`` and ``_sends``)."""
+        return planned.position if planned.position >= 0 else self._refs.position(planned.ref)
 
     def intended(self, planned: Planned, obj: Object | None = None) -> Object:
         """The object as import sends it: ownerReferences point at the owners' UIDs in the
@@ -217,22 +250,26 @@ class Scene:
     def sends(self, planned: Planned) -> bool | None:
         """Whether import would write the object: not when it exists and ``--existing skip``
         leaves it, or it already has every field the bundle sets; None when unknown.
-        Decided once per object (several checks ask; each answer costs two reads)."""
-        if planned.ref not in self._sends:
-            self._sends[planned.ref] = self._decide_sends(planned)
-        return self._sends[planned.ref]
+        Decided once per object that exists (several checks ask; each answer costs two
+        reads); one the destination lacks costs nothing to decide, and is not remembered."""
+        position = self._position(planned)
+        if position is None or not self.live.holds(position):
+            return None if planned.ref in self.unknown else True
+        if not self._sends[position]:
+            live = self.live.at(position)
+            sends = live is None or self._decide_sends(planned, position, live)
+            self._sends[position] = 2 if sends else 1
+        return self._sends[position] == 2
 
-    def _decide_sends(self, planned: Planned) -> bool | None:
-        exists = self.exists(planned.ref)
-        if not exists:
-            return None if exists is None else True
+    def _decide_sends(self, planned: Planned, position: int, live: Object) -> bool:
+        """For an object the destination has (``live``)."""
         if self.apply.existing is ExistingMode.SKIP:
             return False
         obj = planned.obj
-        if not satisfied_by(self.intended(planned, obj), self.live[planned.ref]):
+        if not satisfied_by(self.intended(planned, obj), live):
             return True
         if not (obj.get("metadata") or {}).get("ownerReferences"):
-            self._settled.add(planned.ref)  # import rebuilds none: it compares the same
+            self.live.settle(position)  # import rebuilds none: it compares the same
         return False
 
     def _uid(self, owner: ObjectRef) -> str | None:
@@ -268,20 +305,10 @@ class Scene:
 
     def live_view(self) -> LiveView:
         """What was read, for the import that follows (it need not list it again)."""
-        # The set itself, not a copy (4 MiB at 100,000 objects): the checks are done with it.
-        return LiveView(self.live, frozenset(self.listed), self._settled)
+        return LiveView(self.live, frozenset(self.listed), self.live.settled())
 
     def in_bundle(self, ref: ObjectRef) -> bool:
         return ref in self._refs
-
-    def bundled(self, ref: ObjectRef) -> ObjectRef | None:
-        """The bundle's own instance of ``ref``, if the bundle holds it: a key for the whole
-        run that costs nothing more."""
-        return self._refs.get(ref)
-
-    @functools.cached_property
-    def _refs(self) -> dict[ObjectRef, ObjectRef]:
-        return {p.ref: p.ref for p in self.planned}
 
 
 def gather(
@@ -380,7 +407,9 @@ def _load_live(scene: Scene, progress: ProgressCallback | None) -> None:
         """Page by page to disk, keeping only what the bundle writes; False: refused."""
         resource = wanted[key][0]
         try:
-            scene.ask(lambda: read_into(scene.live, scene.cluster, resource, key[1], scene.bundled))
+            scene.ask(
+                lambda: read_into(scene.live, scene.cluster, resource, key[1], scene.live.position)
+            )
         except ApiError:
             return False
         finally:

@@ -181,7 +181,7 @@ def _writes(scene: Scene) -> Iterator[tuple[ObjectRef, Write]]:
             continue
         if scene.sends(planned) is False:
             continue
-        exists = scene.exists(planned.ref)
+        exists = scene.exists(planned)
         operations = (UPDATE,) if exists else (CREATE,) if exists is False else (CREATE, UPDATE)
         yield (
             planned.ref,

@@ -20,6 +20,7 @@ from kbundle.bundle.trust import TrustPolicy, accept_bundle
 from kbundle.cluster import ApiError, ApiResource, Cluster, open_cluster
 from kbundle.core.errors import ExitCode, UsageError
 from kbundle.core.model import ObjectRef
+from kbundle.core.spool import ObjectSpool
 from kbundle.preflight.access import severity_of
 from kbundle.preflight.addresses import fixed_ips, node_ports, widest_service_range
 from kbundle.preflight.conflicts import classify
@@ -36,7 +37,7 @@ from kbundle.preflight.model import (
 from kbundle.preflight.quotas import charges, exceeded, quantity
 from kbundle.preflight.references import references_of
 from kbundle.preflight.runner import run_preflight
-from kbundle.preflight.scene import KindInfo, Planned, kinds_of
+from kbundle.preflight.scene import Bundled, KindInfo, Planned, kinds_of
 from kbundle.preflight.webhooks import Write, rule_matches, webhook_matches
 from kbundle.verbs.preflight import PreflightResult
 from tests.bundle_samples import write_encrypted_bundle
@@ -380,6 +381,25 @@ def test_a_claim_bound_to_a_named_volume_needs_no_storage_class_object() -> None
     assert references_of(claim) == {fast}
     claim["spec"]["volumeName"] = "pv-1"
     assert fast not in references_of(claim)
+
+
+def test_the_bundles_objects_are_numbered_across_levels_in_order() -> None:
+    """A position stands for an object in the preflight's tables of the whole bundle."""
+    config = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{n}"}} for n in range(3)
+    ]
+    apps = [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}]
+    bundled = Bundled(
+        [LevelObjects(6, "configuration", ObjectSpool(config)), LevelObjects(9, "workloads", apps)]
+    )
+    refs = [ObjectRef.of(o) for o in config + apps]
+    assert [p.ref for p in bundled] == refs
+    assert [p.position for p in bundled] == [0, 1, 2, 3]
+    assert [bundled[n].position for n in range(4)] == [0, 1, 2, 3]
+    assert [bundled.ref_at(n) for n in range(4)] == refs
+    assert bundled[-1].ref == refs[-1] and bundled[-1].position == 3
+    with pytest.raises(IndexError):
+        bundled.ref_at(4)
 
 
 def test_a_crd_of_the_bundle_serves_only_the_versions_it_declares() -> None:
