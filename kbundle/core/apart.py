@@ -145,7 +145,9 @@ class _Worker:
         path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", __name__],
+                # -P: "-m" would put the working folder first on the path, and a kbundle
+                # there (another checkout) would be imported instead of this one
+                [sys.executable, "-P", "-m", __name__],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

@@ -187,7 +187,7 @@ class SpoolWriter:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._file = path.open("xb")
+        self._file = path.open("wb")  # afresh: a worker that died may have begun it
         self._size = 0
         self._places = array("q")
         self._heads = HeadTable()

@@ -15,6 +15,8 @@ import pytest
 
 from kbundle.core import apart
 from kbundle.core.apart import Tick, run_apart
+from kbundle.core.model import Object
+from kbundle.core.spool import ObjectSpool, SpoolWriter
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +33,18 @@ def die_unless_in(caller: int, *, tick: Tick) -> str:
     if os.getpid() != caller:
         os._exit(9)
     return "ran in the caller"
+
+
+def spool_then_die_unless_in(caller: int, path: str, *, tick: Tick) -> list[Object]:
+    """Spools part of its objects, then dies in a worker (an out-of-memory kill part-way
+    through a file); in the caller, spools them all and reads them back."""
+    writer = SpoolWriter(Path(path))
+    writer.append({"number": 0})
+    if os.getpid() != caller:
+        writer.close()
+        os._exit(9)
+    writer.append({"number": 1})
+    return list(ObjectSpool.adopt(writer.close()))
 
 
 def always_fails(number: int, *, tick: Tick) -> int:
@@ -74,6 +88,13 @@ def test_a_worker_that_dies_leaves_its_call_to_the_caller() -> None:
     assert results == ["ran in the caller"] * 4
 
 
+@pytest.mark.usefixtures("no_worker_left")
+def test_a_spool_a_dead_worker_began_is_written_afresh_by_the_caller(tmp_path: Path) -> None:
+    paths = [(os.getpid(), str(tmp_path / str(n))) for n in range(4)]
+    results = run_apart(spool_then_die_unless_in, paths, workers=2)
+    assert results == [[{"number": 0}, {"number": 1}]] * 4
+
+
 def test_without_an_interpreter_every_call_runs_in_the_caller(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -110,7 +131,13 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path: Path) -> None:
     assert done.stdout.strip() == "2"  # the worker did take calls
 
 
-def test_workers_start_from_this_kbundle() -> None:
+def test_workers_start_from_this_kbundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even from a folder that holds another kbundle (a checkout of another version)."""
+    other = tmp_path / "kbundle" / "core"
+    other.mkdir(parents=True)
+    (tmp_path / "kbundle" / "__init__.py").write_text("raise SystemExit('the other kbundle')\n")
+    (other / "__init__.py").write_text("")
+    monkeypatch.chdir(tmp_path)
     worker = apart._Worker.start()
     assert worker is not None
     try:
