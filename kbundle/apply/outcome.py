@@ -14,11 +14,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any, overload
+from typing import IO, Any
 
 from kbundle.apply.options import DryRunMode
 from kbundle.core.heads import HeadTable
 from kbundle.core.model import ObjectRef, Rewrite
+from kbundle.core.positional import Positional
 
 
 class Action(StrEnum):
@@ -52,7 +53,7 @@ class Outcome:
         }
 
 
-class OutcomeTable(Sequence[Outcome]):
+class OutcomeTable(Positional[Outcome]):
     """Outcomes in the order added, kept as columns (``HeadTable`` for apiVersions and refs);
     each access builds the ``Outcome`` again."""
 
@@ -102,26 +103,11 @@ class OutcomeTable(Sequence[Outcome]):
         """By level, then ref (a report's order); equal ones in the order added."""
         table = OutcomeTable()
         for position in self._heads.order(self._levels):
-            table.append(self._outcome(position))
+            table.append(self._at(position))
         return table
 
     def __len__(self) -> int:
         return len(self._levels)
-
-    @overload
-    def __getitem__(self, index: int) -> Outcome: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Outcome]: ...
-
-    def __getitem__(self, index: int | slice) -> Outcome | list[Outcome]:
-        if isinstance(index, slice):
-            return [self._outcome(i) for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("outcome index out of range")
-        return self._outcome(index)
 
     def __iter__(self) -> Iterator[Outcome]:
         columns = zip(self._heads, self._levels, self._actions, strict=True)
@@ -129,7 +115,7 @@ class OutcomeTable(Sequence[Outcome]):
             message = self._messages.get(position, "")
             yield Outcome(level, ref, api_version, ACTIONS[action], message)
 
-    def _outcome(self, position: int) -> Outcome:
+    def _at(self, position: int) -> Outcome:
         api_version, ref = self._heads[position]
         action = ACTIONS[self._actions[position]]
         message = self._messages.get(position, "")

@@ -13,15 +13,15 @@ from __future__ import annotations
 import bisect
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import overload
 
 from kbundle.core.model import ObjectRef
+from kbundle.core.positional import Positional
 
 Head = tuple[str, ObjectRef]  # an object's apiVersion and identity
 _Shared = tuple[str, str, str, str]  # apiVersion, group, kind, namespace
 
 
-class HeadTable(Sequence[Head]):
+class HeadTable(Positional[Head]):
     """Heads in the order appended. Picklable, and small to pickle: a worker process hands
     its table back whole."""
 
@@ -48,21 +48,6 @@ class HeadTable(Sequence[Head]):
     def __len__(self) -> int:
         return len(self._ends)
 
-    @overload
-    def __getitem__(self, index: int) -> Head: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Head]: ...
-
-    def __getitem__(self, index: int | slice) -> Head | list[Head]:
-        if isinstance(index, slice):
-            return [self._head(i) for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("head index out of range")
-        return self._head(index)
-
     def __iter__(self) -> Iterator[Head]:
         shared, names, start = self._shared, self._names, 0
         for number, end in zip(self._shared_of, self._ends, strict=True):
@@ -88,9 +73,9 @@ class HeadTable(Sequence[Head]):
         start = self._ends[index - 1] if index else 0
         return self._names[start : self._ends[index]].decode()
 
-    def _head(self, index: int) -> Head:
-        api_version, group, kind, namespace = self._shared[self._shared_of[index]]
-        return api_version, ObjectRef(group, kind, namespace, self.name(index))
+    def _at(self, position: int) -> Head:
+        api_version, group, kind, namespace = self._shared[self._shared_of[position]]
+        return api_version, ObjectRef(group, kind, namespace, self.name(position))
 
 
 class RefIndex:

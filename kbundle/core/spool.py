@@ -20,10 +20,11 @@ from array import array
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar
 
 from kbundle.core.heads import Head, HeadTable
 from kbundle.core.model import ObjectRef
+from kbundle.core.positional import Positional
 
 K = TypeVar("K", bound=Hashable)
 Object = dict[str, Any]
@@ -122,7 +123,7 @@ def read_places(fd: int, places: Sequence[int]) -> Iterator[Object]:
         yield marshal.loads(block[offset - start : offset - start + length])
 
 
-class ObjectSpool(Sequence[Object]):
+class ObjectSpool(Positional[Object]):
     """A list of objects on disk, in the order appended. Each access reads a fresh copy;
     each object's apiVersion and ref stay in memory (``heads``, about 40 bytes an object
     with its place), so a pass that needs only those (namespaces, kinds, names) reads
@@ -154,16 +155,8 @@ class ObjectSpool(Sequence[Object]):
     def __len__(self) -> int:
         return len(self._places)
 
-    @overload
-    def __getitem__(self, index: int) -> Object: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Object]: ...
-
-    def __getitem__(self, index: int | slice) -> Object | list[Object]:
-        if isinstance(index, slice):
-            return [self._file.read(place) for place in self._places[index]]
-        return self._file.read(self._places[index])
+    def _at(self, position: int) -> Object:
+        return self._file.read(self._places[position])
 
     def __iter__(self) -> Iterator[Object]:
         yield from self._file.read_all(self._places)

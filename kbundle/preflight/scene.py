@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 from kbundle.apply.compare import satisfied_by
 from kbundle.apply.engine import LevelObjects
@@ -24,9 +24,10 @@ from kbundle.apply.prepare import clear_cluster_ips, rebuild_owner_references
 from kbundle.apply.workers import Workers
 from kbundle.cluster import ApiError, ApiResource, Cluster
 from kbundle.cluster.retry import with_retries
-from kbundle.core.heads import RefIndex
+from kbundle.core.heads import Head, RefIndex
 from kbundle.core.kinds import NAMESPACE
 from kbundle.core.model import Object, ObjectRef, ProgressCallback
+from kbundle.core.positional import Positional
 from kbundle.core.progress import READING_DESTINATION, Tally, begin_phase
 from kbundle.core.spool import heads_of
 from kbundle.preflight.model import Code, Finding, Severity
@@ -100,7 +101,7 @@ class Planned:
         return f"Planned({self.level}, {self.ref})"
 
 
-class Bundled(Sequence[Planned]):
+class Bundled(Positional[Planned]):
     """The bundle's objects by level, as ``Planned``, made when asked from each level's
     heads (apiVersion and ref, in memory already)."""
 
@@ -120,30 +121,22 @@ class Bundled(Sequence[Planned]):
 
     def ref_at(self, position: int) -> ObjectRef:
         """``self[position].ref``, without making the ``Planned``."""
-        at = position
-        for _, _, heads in self._levels:
-            if 0 <= at < len(heads):
-                return heads[at][1]
-            at -= len(heads)
-        raise IndexError(position)
+        _, _, heads, at = self._locate(position)
+        return heads[at][1]
 
-    @overload
-    def __getitem__(self, index: int) -> Planned: ...
+    def _at(self, position: int) -> Planned:
+        number, objects, heads, at = self._locate(position)
+        api_version, ref = heads[at]
+        return Planned(number, ref, objects, api_version, at, position=position)
 
-    @overload
-    def __getitem__(self, index: slice) -> list[Planned]: ...
-
-    def __getitem__(self, index: int | slice) -> Planned | list[Planned]:
-        if isinstance(index, slice):
-            return list(self)[index]
-        position = index + self._length if index < 0 else index
+    def _locate(self, position: int) -> tuple[int, Sequence[Object], Sequence[Head], int]:
+        """The level that holds the object at ``position``, and its index there."""
         at = position
         for number, objects, heads in self._levels:
             if 0 <= at < len(heads):
-                api_version, ref = heads[at]
-                return Planned(number, ref, objects, api_version, at, position=position)
+                return number, objects, heads, at
             at -= len(heads)
-        raise IndexError(index)
+        raise IndexError(position)
 
 
 @dataclass
