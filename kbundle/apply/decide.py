@@ -13,6 +13,7 @@ from enum import StrEnum
 from kbundle.apply.compare import satisfied_by
 from kbundle.apply.options import ApplyOptions, DryRunMode, ExistingMode
 from kbundle.apply.outcome import Action
+from kbundle.apply.writes import Written
 from kbundle.core.model import Object
 
 
@@ -60,13 +61,17 @@ def decide(
     return Decision(Verdict.WRITE, Action.CREATE if live is None else Action.UPDATE)
 
 
-def after_write(live: Object | None, stored: Object, recreated: str | None = None) -> Decision:
-    """What the report says once the server took the write: ``stored`` is its answer,
-    ``recreated`` the server's refusal when the object was deleted and created again."""
-    if recreated is not None:
-        return Decision(Verdict.WRITE, Action.UPDATE, f"deleted and created again: {recreated}")
+def after_write(live: Object | None, written: Written) -> Decision:
+    """What the report says once the server took the write: ``written`` is its answer (read
+    for an update only), with the server's refusal when the object was deleted and created
+    again."""
+    if written.recreated is not None:
+        return Decision(
+            Verdict.WRITE, Action.UPDATE, f"deleted and created again: {written.recreated}"
+        )
     if live is None:
         return Decision(Verdict.WRITE, Action.CREATE)
+    stored = written.stored
     unchanged = (stored.get("metadata") or {}).get("resourceVersion") == (
         live.get("metadata") or {}
     ).get("resourceVersion")

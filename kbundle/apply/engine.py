@@ -59,6 +59,9 @@ class LevelObjects:
     # built the level knew them: the import then keeps the destination UIDs of those alone,
     # not of every object it writes. None: not known, every UID is kept.
     owners: frozenset[ObjectRef] | None = None
+    # True when whoever built the level looked at every object and found no sealed Secret
+    # (``refuse_sealed``): ``refuse_sealed_secrets`` then reads none of them from disk again.
+    secrets_open: bool = False
 
 
 @dataclass
@@ -243,14 +246,18 @@ class Importer:
         live = self._live.current(resource, ref)
         seen.intended, seen.live = intended, live
         decision = decide(intended, live, self.options, self._namespaces.present)
-        stored = live
+        written = None
         if decision.verdict is Verdict.WRITE:
             written = self._writer.write(resource, intended, live)
-            stored = seen.stored = written.stored
-            decision = after_write(live, written.stored, written.recreated)
+            decision = after_write(live, written)
+            if self._observer is not None:
+                seen.stored = written.stored
         seen.verdict, seen.message = decision.verdict, decision.message
         log.debug("%s: %s, %s", ref, decision.verdict, decision.action)
         if not self.options.dry:
+            stored = live
+            if written is not None:  # decoded only when an owner's UID is wanted of it
+                stored = written.stored if self._owners.wants(ref) else None
             if stored is not None:
                 self._owners.remember(ref, stored)
             if pending:
@@ -284,13 +291,18 @@ def refuse_sealed_secrets(levels: Sequence[LevelObjects]) -> None:
     """An encrypted Secret's envelope is no Secret: sending it would store a Secret without
     its data. Whoever skipped opening the Secrets is told so before anything is sent."""
     for level in levels:
-        for obj in _of_kind(level.objects, "", "Secret"):
-            if is_secret_object(obj) and is_sealed(obj):
-                raise UsageError(
-                    f"{ObjectRef.of(obj)} is still encrypted: open the bundle's Secrets first",
-                    hint="give the passphrase (--passphrase-file, --passphrase-env or "
-                    "$KBUNDLE_PASSPHRASE)",
-                )
+        if not level.secrets_open:
+            for obj in _of_kind(level.objects, "", "Secret"):
+                refuse_sealed(obj)
+
+
+def refuse_sealed(obj: Object) -> None:
+    """``refuse_sealed_secrets`` for one object, as a level is built."""
+    if is_secret_object(obj) and is_sealed(obj):
+        raise UsageError(
+            f"{ObjectRef.of(obj)} is still encrypted: open the bundle's Secrets first",
+            hint="give the passphrase (--passphrase-file, --passphrase-env or $KBUNDLE_PASSPHRASE)",
+        )
 
 
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")

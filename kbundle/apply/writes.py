@@ -9,6 +9,8 @@ server would accept the replacement.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from dataclasses import dataclass
 
@@ -31,8 +33,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Written:
-    stored: Object  # as the server stored it (or would have, in a server dry run)
+    """The server's answer to a write. Kept as the JSON it came in and decoded when first
+    asked: an import of new objects needs few of them (an owner's UID, a diff's view)."""
+
+    answer: bytes | Object  # the object as the server stored it (or would, in a dry run)
     recreated: str | None = None  # why the update was refused, if it was deleted and created
+
+    @functools.cached_property
+    def stored(self) -> Object:
+        if isinstance(self.answer, bytes):
+            decoded: Object = json.loads(self.answer)
+            return decoded
+        return self.answer
 
 
 class Writer:
@@ -47,7 +59,7 @@ class Writer:
         """Apply ``obj``; with --existing=recreate, replace an existing ``live`` object whose
         update the server refuses as immutable."""
         try:
-            return Written(self.apply(resource, obj))
+            return Written(self._retrier.call(functools.partial(self._apply, resource, obj)))
         except ApiError as error:
             if not (
                 self._options.existing is ExistingMode.RECREATE
@@ -59,25 +71,25 @@ class Writer:
 
     def apply(self, resource: ApiResource, obj: Object) -> Object:
         """Server-side apply, with retries (a server dry run when the import is one)."""
+        return Written(self._retrier.call(functools.partial(self._apply, resource, obj))).stored
+
+    def _apply(self, resource: ApiResource, obj: Object) -> bytes | Object:
+        """One server-side apply: the server's answer, as it came."""
         dry_run = self._options.dry_run is DryRunMode.SERVER
-
-        def apply() -> Object:
-            try:
-                return self._cluster.apply(
-                    resource,
-                    obj,
-                    field_manager=self._options.field_manager,
-                    force=self._options.force_conflicts,
-                    dry_run=dry_run,
-                )
-            except ApiError as error:
-                if error.status == 500 and any(
-                    m in error.server_message for m in PERMANENT_500_MARKERS
-                ):
-                    return self._write_without_apply(resource, obj, dry_run)
-                raise
-
-        return self._retrier.call(apply)
+        try:
+            return self._cluster.apply_answer(
+                resource,
+                obj,
+                field_manager=self._options.field_manager,
+                force=self._options.force_conflicts,
+                dry_run=dry_run,
+            )
+        except ApiError as error:
+            if error.status == 500 and any(
+                m in error.server_message for m in PERMANENT_500_MARKERS
+            ):
+                return self._write_without_apply(resource, obj, dry_run)
+            raise
 
     def _write_without_apply(self, resource: ApiResource, obj: Object, dry_run: bool) -> Object:
         """1.20's server-side apply cannot type some valid objects: create, or replace."""

@@ -6,6 +6,7 @@ one Transport, so errors are always kbundle's own.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -157,21 +158,38 @@ class Cluster:
         force: bool = False,
         dry_run: bool = False,
     ) -> Object:
-        """Server-side apply of ``obj`` as ``field_manager``."""
+        """Server-side apply of ``obj`` as ``field_manager``: the object as stored."""
+        stored: Object = json.loads(
+            self.apply_answer(
+                resource, obj, field_manager=field_manager, force=force, dry_run=dry_run
+            )
+        )
+        return stored
+
+    def apply_answer(
+        self,
+        resource: ApiResource,
+        obj: Object,
+        *,
+        field_manager: str,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> bytes:
+        """``apply``, with the stored object as the server's JSON, not decoded: an import of
+        new objects reads few of the answers."""
         meta = obj["metadata"]
         query: dict[str, str | int | bool] = {"fieldManager": field_manager}
         if force:
             query["force"] = True
         if dry_run:
             query["dryRun"] = "All"
-        result: Object = self.transport.request(
+        return self.transport.request_bytes(
             "PATCH",
             resource.path(meta.get("namespace"), meta["name"]),
             query=query,
             body=obj,
             content_type=APPLY_PATCH,
         )
-        return result
 
     def create(
         self, resource: ApiResource, obj: Object, *, field_manager: str, dry_run: bool = False

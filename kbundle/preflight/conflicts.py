@@ -154,6 +154,7 @@ def dry_run_everything(
                 level.number,
                 level.name,
                 [o for o in level.objects if ObjectRef.of(o) not in skip],
+                secrets_open=level.secrets_open,
             )
             for level in levels
         ]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kbundle.apply.engine import Importer, LevelObjects
+from kbundle.apply.engine import Importer, LevelObjects, refuse_sealed
 from kbundle.apply.live import LiveView
 from kbundle.apply.options import ApplyOptions, DryRunMode
 from kbundle.apply.outcome import Action, ImportReport, Outcome, sorted_outcomes
@@ -204,10 +204,17 @@ def transformed_levels(
                 by_level[entry.level], owners[entry.level] = ObjectSpool(), set()
             spool, named = by_level[entry.level], owners[entry.level]
             for result in results:
+                refuse_sealed(result)  # here, once: not read again from disk to check
                 spool.append(result)
                 named.update(owner_candidates(result))
     levels = [
-        LevelObjects(number, names.get(number, str(number)), objects, frozenset(owners[number]))
+        LevelObjects(
+            number,
+            names.get(number, str(number)),
+            objects,
+            frozenset(owners[number]),
+            secrets_open=True,
+        )
         for number, objects in sorted(by_level.items())
     ]
     return levels, failures

@@ -6,6 +6,7 @@ covers kinds the destination does not serve (yet).
 
 from __future__ import annotations
 
+import json
 from typing import NamedTuple
 
 import pytest
@@ -14,6 +15,7 @@ from kbundle.apply.decide import Decision, Verdict, after_write, decide, not_ser
 from kbundle.apply.options import ApplyOptions, DryRunMode, ExistingMode
 from kbundle.apply.outage import conflicting_owners, describe
 from kbundle.apply.outcome import Action
+from kbundle.apply.writes import Written
 from kbundle.cluster import ApiError
 from kbundle.core.model import Object
 
@@ -130,7 +132,12 @@ def test_decide_follows_existing_dry_run_and_what_is_live(case: Case) -> None:
 def test_after_a_write_the_servers_answer_settles_the_report(
     live: Object | None, stored: Object, recreated: str | None, expected: Decision
 ) -> None:
-    assert after_write(live, stored, recreated) == expected
+    assert after_write(live, Written(stored, recreated)) == expected
+    assert after_write(live, Written(json.dumps(stored).encode(), recreated)) == expected
+
+
+def test_the_answer_to_a_create_is_never_decoded() -> None:
+    assert after_write(None, Written(b"not JSON at all")) == Decision(Verdict.WRITE, Action.CREATE)
 
 
 CRD_FIRST = "its CRD is created by this import first"

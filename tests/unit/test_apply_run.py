@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -106,6 +107,9 @@ class MemoryCluster:
             if not options.get("dry_run"):
                 self.stored[key] = stored
             return copy.deepcopy(stored)
+
+    def apply_answer(self, resource: ApiResource, obj: Object, **options: Any) -> bytes:
+        return json.dumps(self.apply(resource, obj, **options)).encode()
 
     def _answer(self) -> None:
         if self.down:

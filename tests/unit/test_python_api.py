@@ -17,13 +17,14 @@ from typing import Any
 import pytest
 
 import kbundle
-from kbundle.apply.engine import Importer, LevelObjects
+from kbundle.apply.engine import Importer, LevelObjects, refuse_sealed_secrets
 from kbundle.apply.options import ApplyOptions
 from kbundle.bundle.passphrase import PassphraseSource
 from kbundle.bundle.trust import ReadyBundle, TrustPolicy, accept_bundle
 from kbundle.cluster import open_cluster
 from kbundle.core.errors import UsageError
-from kbundle.verbs.importing import replay
+from kbundle.transforms.base import TransformContext
+from kbundle.verbs.importing import replay, transformed_levels
 from tests.bundle_samples import CANARY, SECRETS, write_encrypted_bundle, write_sample_bundle
 from tests.listener import ConnectionCounter, write_counting_kubeconfig
 
@@ -112,6 +113,35 @@ def test_the_importer_refuses_a_sealed_secret_object_before_any_request(
     with pytest.raises(UsageError, match="Secret shop/db is still encrypted"):
         importer.run([LevelObjects(6, "configuration", sealed)])
     assert counter.settled() == 0
+
+
+def test_reading_the_levels_refuses_a_sealed_secret_and_marks_the_rest_open(
+    encrypted: Path, tmp_path: Path
+) -> None:
+    sealed = accept_bundle(encrypted, tmp_path / "sealed", TrustPolicy())
+    with pytest.raises(UsageError, match="Secret shop/db is still encrypted"):
+        transformed_levels(sealed, [], TransformContext(manifest=sealed.bundle.manifest))
+    policy = TrustPolicy(passphrase=PassphraseSource(value=PASSPHRASE))
+    opened = accept_bundle(encrypted, tmp_path / "opened", policy)
+    levels, _ = transformed_levels(opened, [], TransformContext(manifest=opened.bundle.manifest))
+    assert levels and all(level.secrets_open for level in levels)
+
+
+class Unreadable(list[dict[str, Any]]):
+    """Objects that may be counted and their heads known, but not read."""
+
+    def __getitem__(self, index: Any) -> Any:
+        raise AssertionError("an object was read")
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        raise AssertionError("the objects were read")
+
+
+def test_a_level_known_to_hold_no_sealed_secret_is_not_read_again() -> None:
+    checked = LevelObjects(6, "configuration", Unreadable(SECRETS), secrets_open=True)
+    refuse_sealed_secrets([checked])  # reads nothing
+    with pytest.raises(AssertionError, match="read"):
+        refuse_sealed_secrets([LevelObjects(6, "configuration", Unreadable(SECRETS))])
 
 
 def test_the_passphrase_opens_every_secret_before_a_bundle_is_ready(
