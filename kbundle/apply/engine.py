@@ -328,6 +328,7 @@ def _batches(
 
 def _of_kind(objects: Sequence[Object], group: str, kind: str) -> Iterator[Object]:
     """The objects of one kind, read (from a spool: from disk) only when they are of it."""
-    for index, (_, ref) in enumerate(heads_of(objects)):
-        if (ref.group, ref.kind) == (group, kind):
-            yield objects[index]
+    for index in heads_of(objects).where(
+        lambda _, of_group, of_kind, __: of_group == group and of_kind == kind
+    ):
+        yield objects[index]

@@ -69,6 +69,23 @@ class HeadTable(Positional[Head]):
             order.extend(sorted(groups.pop(key), key=self.name))
         return order
 
+    def shared(self) -> list[_Shared]:
+        """The distinct (apiVersion, group, kind, namespace) of the heads, first seen first:
+        what a pass about kinds or namespaces needs, without a head per object."""
+        return list(self._shared)
+
+    def where(self, keep: Callable[[str, str, str, str], bool]) -> Iterator[int]:
+        """Positions of the heads whose apiVersion, group, kind and namespace ``keep`` takes.
+        ``keep`` is asked once for each distinct four, and no head is made: a pass about a
+        few kinds skips the rest of a bundle for the cost of a lookup each."""
+        numbers = {number for number, shared in enumerate(self._shared) if keep(*shared)}
+        if len(numbers) == len(self._shared):
+            yield from range(len(self))
+        elif numbers:
+            for position, number in enumerate(self._shared_of):
+                if number in numbers:
+                    yield position
+
     def name(self, index: int) -> str:
         start = self._ends[index - 1] if index else 0
         return self._names[start : self._ends[index]].decode()

@@ -149,7 +149,7 @@ class ObjectSpool(Positional[Object]):
         self._places.append(self._file.append(obj))
         self._heads.append(_head(obj))
 
-    def heads(self) -> Sequence[Head]:
+    def heads(self) -> HeadTable:
         return self._heads
 
     def __len__(self) -> int:
@@ -201,11 +201,11 @@ def _head(obj: Object) -> Head:
     return str(obj.get("apiVersion", "")), ObjectRef.of(obj)
 
 
-def heads_of(objects: Sequence[Object]) -> Sequence[Head]:
+def heads_of(objects: Sequence[Object]) -> HeadTable:
     """Each object's apiVersion and ref: from memory for a spool, else from the objects."""
     if isinstance(objects, ObjectSpool):
         return objects.heads()
-    return [_head(obj) for obj in objects]
+    return HeadTable(_head(obj) for obj in objects)
 
 
 class SpooledMapping(Generic[K]):

@@ -34,7 +34,7 @@ NO_IP = ("", HEADLESS)
 
 
 def check_addresses(scene: Scene) -> list[Finding]:
-    services = [p for p in scene.planned if (p.ref.group, p.ref.kind) == SERVICE]
+    services = list(scene.planned.of_kind(*SERVICE))
     if not any(fixed_ips(p.obj) or node_ports(p.obj) for p in services):
         return []
     try:

@@ -23,7 +23,8 @@ def check_grants(scene: Scene) -> list[Finding]:
     served = {(r.group, r.plural) for r in scene.cluster.discovery().resources}
     # Only roles, bindings and CRDs matter: the rest is never read from disk.
     wanted = {RBAC, CRD[0]}
-    return grants_not_served([p.obj for p in scene.planned if p.ref.group in wanted], served)
+    objects = [p.obj for p in scene.planned.where(lambda _, group, __, ___: group in wanted)]
+    return grants_not_served(objects, served)
 
 
 def grants_not_served(objects: Sequence[Object], served: Set[tuple[str, str]]) -> list[Finding]:

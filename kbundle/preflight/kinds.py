@@ -16,14 +16,15 @@ from kbundle.preflight.scene import CRD, Scene
 
 def check_kinds(scene: Scene) -> list[Finding]:
     missing: dict[tuple[str, str], list[ObjectRef]] = defaultdict(list)
-    for planned in scene.planned:
-        if scene.info(planned) is None:
-            missing[(planned.api_version, planned.ref.kind)].append(planned.ref)
+    unserved = {
+        (v, kind) for v, _, kind, _ in scene.planned.shared() if scene.kinds[(v, kind)] is None
+    }
+    for planned in scene.planned.where(lambda v, _, kind, __: (v, kind) in unserved):
+        missing[(planned.api_version, planned.ref.kind)].append(planned.ref)
     discovery = scene.cluster.discovery()
     bundle_crds = {
         (str(spec.get("group")), str((spec.get("names") or {}).get("kind"))): p.ref.name
-        for p in scene.planned
-        if (p.ref.group, p.ref.kind) == CRD
+        for p in scene.planned.of_kind(*CRD)
         for spec in [p.obj.get("spec") or {}]
     }
     findings = []

@@ -129,13 +129,17 @@ def exceeded(
 def check_quotas(scene: Scene) -> list[Finding]:
     adding: dict[str, dict[str, Fraction]] = defaultdict(lambda: defaultdict(Fraction))
     new_objects: dict[tuple[str, str], list[ObjectRef]] = defaultdict(list)  # (ns, resource)
-    for planned in scene.planned:
+
+    def charged(api_version: str, _: str, kind: str, namespace: str) -> bool:
+        """Served, namespaced, and not in a namespace the import creates (no quota yet)."""
+        served = scene.kinds.get((api_version, kind)) is not None
+        return served and bool(namespace) and scene.namespace_exists(namespace) is not False
+
+    for planned in scene.planned.where(charged):
         info = scene.info(planned)
         namespace = planned.ref.namespace
-        if info is None or not namespace or scene.exists(planned) is not False:
+        if info is None or scene.exists(planned) is not False:
             continue
-        if scene.namespace_exists(namespace) is False:
-            continue  # a new namespace has no quota yet
         for resource, amount in charges(planned.obj, info).items():
             adding[namespace][resource] += amount
             new_objects[(namespace, resource)].append(planned.ref)
@@ -149,7 +153,7 @@ def check_quotas(scene: Scene) -> list[Finding]:
             "scopeSelector"
         ):
             continue
-        bundled = next((p.obj for p in scene.planned if p.ref == ref), None)
+        bundled = next((p.obj for p in scene.planned.of_kind(*QUOTA) if p.ref == ref), None)
         hard = {**_hard(quota), **_hard(bundled or {})}
         used = dict((quota.get("status") or {}).get("used") or {})
         for resource in adding[ref.namespace]:

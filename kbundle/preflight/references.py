@@ -66,9 +66,9 @@ def check_references(scene: Scene) -> list[Finding]:
     a bundle): what it references, and the scheduler its pods ask for."""
     needed: dict[ObjectRef, set[ObjectRef]] = defaultdict(set)  # reference -> who names it
     schedulers: dict[str, list[ObjectRef]] = defaultdict(list)  # other than the default
-    for planned in scene.planned:
-        if (planned.ref.group, planned.ref.kind) in NAMES_NOTHING:
-            continue
+    for planned in scene.planned.where(
+        lambda _, group, kind, __: (group, kind) not in NAMES_NOTHING
+    ):
         obj = planned.obj
         for ref in references_of(obj):
             if not scene.in_bundle(ref):

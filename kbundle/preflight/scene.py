@@ -24,7 +24,7 @@ from kbundle.apply.prepare import clear_cluster_ips, rebuild_owner_references
 from kbundle.apply.workers import Workers
 from kbundle.cluster import ApiError, ApiResource, Cluster
 from kbundle.cluster.retry import with_retries
-from kbundle.core.heads import Head, RefIndex
+from kbundle.core.heads import HeadTable, RefIndex
 from kbundle.core.kinds import NAMESPACE
 from kbundle.core.model import Object, ObjectRef, ProgressCallback
 from kbundle.core.positional import Positional
@@ -119,6 +119,34 @@ class Bundled(Positional[Planned]):
                 yield Planned(number, ref, objects, api_version, index, position=position)
                 position += 1
 
+    def refs(self) -> Iterator[ObjectRef]:
+        """Each object's ref, in order, without its ``Planned``."""
+        for _, _, heads in self._levels:
+            for _, ref in heads:
+                yield ref
+
+    def shared(self) -> list[tuple[str, str, str, str]]:
+        """The distinct (apiVersion, group, kind, namespace) of the bundle's objects, first
+        seen first: for the passes about kinds and namespaces, a few dozen where the bundle
+        holds thousands of objects."""
+        found: dict[tuple[str, str, str, str], None] = {}
+        for _, _, heads in self._levels:
+            found.update(dict.fromkeys(heads.shared()))
+        return list(found)
+
+    def where(self, keep: Callable[[str, str, str, str], bool]) -> Iterator[Planned]:
+        """The objects whose apiVersion, group, kind and namespace ``keep`` takes (asked
+        once for each distinct four); no ``Planned`` is made for the others."""
+        start = 0
+        for number, objects, heads in self._levels:
+            for at in heads.where(keep):
+                api_version, ref = heads[at]
+                yield Planned(number, ref, objects, api_version, at, position=start + at)
+            start += len(heads)
+
+    def of_kind(self, group: str, kind: str) -> Iterator[Planned]:
+        return self.where(lambda _, of_group, of_kind, __: (of_group, of_kind) == (group, kind))
+
     def ref_at(self, position: int) -> ObjectRef:
         """``self[position].ref``, without making the ``Planned``."""
         _, _, heads, at = self._locate(position)
@@ -129,7 +157,7 @@ class Bundled(Positional[Planned]):
         api_version, ref = heads[at]
         return Planned(number, ref, objects, api_version, at, position=position)
 
-    def _locate(self, position: int) -> tuple[int, Sequence[Object], Sequence[Head], int]:
+    def _locate(self, position: int) -> tuple[int, Sequence[Object], HeadTable, int]:
         """The level that holds the object at ``position``, and its index there."""
         at = position
         for number, objects, heads in self._levels:
@@ -144,7 +172,7 @@ class Scene:
     cluster: Cluster
     apply: ApplyOptions
     workers: Workers
-    planned: Sequence[Planned]
+    planned: Bundled
     kinds: dict[tuple[str, str], KindInfo | None]  # (apiVersion, kind) -> None: not served
     namespaces: dict[str, dict[str, str]] | None  # the destination's, with labels; None: unread
     unknown: set[ObjectRef] = field(default_factory=set)  # could not be read
@@ -157,13 +185,7 @@ class Scene:
     _sends: bytearray = field(init=False)  # by position: 0 not decided, 1 no, 2 yes
 
     def __post_init__(self) -> None:
-        planned = self.planned
-        ref_at = (
-            planned.ref_at
-            if isinstance(planned, Bundled)
-            else lambda position: planned[position].ref
-        )
-        self._refs = RefIndex((p.ref for p in planned), ref_at)
+        self._refs = RefIndex(self.planned.refs(), self.planned.ref_at)
         self.live = BundleCopies(self._refs)
         self._sends = bytearray(len(self._refs))
 
@@ -273,12 +295,7 @@ class Scene:
         """The labels ``namespace`` will have once imported: the destination's and the
         bundle's Namespace object's; None when the destination's could not be read."""
         bundled = next(
-            (
-                p.labels
-                for p in self.planned
-                if (p.ref.group, p.ref.kind) == NAMESPACE and p.ref.name == namespace
-            ),
-            {},
+            (p.labels for p in self.planned.of_kind(*NAMESPACE) if p.ref.name == namespace), {}
         )
         if self.namespaces is None:
             return None
@@ -292,8 +309,8 @@ class Scene:
     @property
     def target_namespaces(self) -> list[str]:
         """Every namespace the bundle writes into, or brings."""
-        found = {p.ref.namespace for p in self.planned if p.ref.namespace}
-        found |= {p.ref.name for p in self.planned if (p.ref.group, p.ref.kind) == NAMESPACE}
+        found = {namespace for _, _, _, namespace in self.planned.shared() if namespace}
+        found |= {p.ref.name for p in self.planned.of_kind(*NAMESPACE)}
         return sorted(found)
 
     def live_view(self) -> LiveView:
@@ -329,18 +346,17 @@ def gather(
 
 
 def kinds_of(
-    planned: Sequence[Planned], find: Callable[[str, str], ApiResource | None]
+    planned: Bundled, find: Callable[[str, str], ApiResource | None]
 ) -> dict[tuple[str, str], KindInfo | None]:
     """How each apiVersion/kind of the bundle is served: by the destination (``find``), else
     by a CRD of the bundle that serves that version, else not at all (None)."""
     from_crds: dict[tuple[str, str], KindInfo] = {}
-    for p in planned:
-        if (p.ref.group, p.ref.kind) == CRD:
-            for info in _served_by_crd(p.obj):
-                from_crds[(f"{info.group}/{info.version}", info.kind)] = info
+    for p in planned.of_kind(*CRD):
+        for info in _served_by_crd(p.obj):
+            from_crds[(f"{info.group}/{info.version}", info.kind)] = info
     kinds: dict[tuple[str, str], KindInfo | None] = {}
-    for p in planned:
-        key = (p.api_version, p.ref.kind)
+    for api_version, _, kind, _ in planned.shared():
+        key = (api_version, kind)
         if key in kinds:
             continue
         resource = find(*key)
@@ -383,22 +399,23 @@ def _load_live(scene: Scene, progress: ProgressCallback | None) -> None:
     """One list per served kind and namespace that exists (or may: unreadable namespaces),
     concurrently, keeping the objects the bundle writes; where a list is refused, each
     object is read on its own; what cannot be read either is unknown, not absent."""
-    wanted: dict[tuple[str, str], tuple[ApiResource, list[ObjectRef]]] = {}
-    for p in scene.planned:
-        info = scene.info(p)
+    wanted: dict[tuple[str, str], ApiResource] = {}  # (resource path, namespace)
+    key_of: dict[tuple[str, str, str], tuple[str, str]] = {}  # (apiVersion, kind, namespace)
+    for api_version, _, kind, namespace in scene.planned.shared():
+        info = scene.kinds.get((api_version, kind))
         if info is None or info.resource is None:
             continue
-        if p.ref.namespace and scene.namespace_exists(p.ref.namespace) is False:
+        if namespace and scene.namespace_exists(namespace) is False:
             continue  # created by the import: nothing in it yet
-        key = (info.resource.path(), p.ref.namespace)
-        wanted.setdefault(key, (info.resource, []))[1].append(p.ref)
+        key = key_of[(api_version, kind, namespace)] = (info.resource.path(), namespace)
+        wanted[key] = info.resource
 
     begin_phase(progress, READING_DESTINATION)
     lists = Tally(progress, len(wanted))
 
     def listed(key: tuple[str, str]) -> bool:
         """Page by page to disk, keeping only what the bundle writes; False: refused."""
-        resource = wanted[key][0]
+        resource = wanted[key]
         try:
             scene.ask(
                 lambda: read_into(scene.live, scene.cluster, resource, key[1], scene.live.position)
@@ -409,13 +426,20 @@ def _load_live(scene: Scene, progress: ProgressCallback | None) -> None:
             lists.advance(resource.group_resource)
         return True
 
-    unlisted: list[tuple[ApiResource, ObjectRef]] = []
+    refused: set[tuple[str, str]] = set()
     for key, complete in zip(wanted, scene.workers.map(listed, list(wanted)), strict=True):
-        resource, refs = wanted[key]
-        if not complete:
-            unlisted += [(resource, ref) for ref in refs]
-        else:
+        if complete:
             scene.listed.add(key)
+        else:
+            refused.add(key)
+    unlisted = [
+        (wanted[key_of[(p.api_version, p.ref.kind, p.ref.namespace)]], p.ref)
+        for p in scene.planned.where(
+            lambda api_version, _, kind, namespace: (
+                key_of.get((api_version, kind, namespace)) in refused
+            )
+        )
+    ]
 
     def read(item: tuple[ApiResource, ObjectRef]) -> Object | ApiError | None:
         resource, ref = item

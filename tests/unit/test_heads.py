@@ -82,3 +82,28 @@ def test_a_ref_index_answers_as_a_set_of_the_refs_would() -> None:
     assert [ref in index for ref in others] == [ref in set(refs) for ref in others]
     assert any(ref not in index for ref in others)
     assert len(index) == 3000
+
+
+def test_where_finds_the_positions_a_filter_on_shared_strings_takes_asking_once_each() -> None:
+    heads = _heads(500)
+    table = HeadTable(heads)
+    asked: list[tuple[str, str, str, str]] = []
+
+    def deployments_in_shop(api_version: str, group: str, kind: str, namespace: str) -> bool:
+        asked.append((api_version, group, kind, namespace))
+        return kind == "Deployment" and namespace == "shop"
+
+    found = list(table.where(deployments_in_shop))
+    expected = [
+        n for n, (_, ref) in enumerate(heads) if (ref.kind, ref.namespace) == ("Deployment", "shop")
+    ]
+    assert found == expected and found
+    assert sorted(asked) == sorted(set(asked)) and set(asked) == set(table.shared())
+    assert list(table.where(lambda *_: True)) == list(range(500))
+    assert list(table.where(lambda *_: False)) == []
+
+
+def test_shared_lists_each_apiversion_group_kind_and_namespace_once_first_seen_first() -> None:
+    heads = _heads(300)
+    seen = [(v, ref.group, ref.kind, ref.namespace) for v, ref in heads]
+    assert HeadTable(heads).shared() == list(dict.fromkeys(seen))

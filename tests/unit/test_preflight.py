@@ -37,13 +37,18 @@ from kbundle.preflight.model import (
 from kbundle.preflight.quotas import charges, exceeded, quantity
 from kbundle.preflight.references import references_of
 from kbundle.preflight.runner import run_preflight
-from kbundle.preflight.scene import Bundled, KindInfo, Planned, kinds_of
+from kbundle.preflight.scene import Bundled, KindInfo, kinds_of
 from kbundle.preflight.webhooks import Write, rule_matches, webhook_matches
 from kbundle.verbs.preflight import PreflightResult
 from tests.bundle_samples import write_encrypted_bundle
 from tests.listener import ConnectionCounter, write_counting_kubeconfig
 
 WEB = ObjectRef("apps", "Deployment", "shop", "web")
+WEB_OBJECT = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "web", "namespace": "shop"},
+}
 DATA = ObjectRef("", "PersistentVolumeClaim", "shop", "data")
 
 
@@ -402,6 +407,37 @@ def test_the_bundles_objects_are_numbered_across_levels_in_order() -> None:
         bundled.ref_at(4)
 
 
+def test_a_pass_over_some_kinds_gets_their_objects_with_the_positions_of_the_whole_bundle() -> None:
+    config = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{n}", "namespace": "a"}}
+        for n in range(3)
+    ]
+    services = [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": ns}}
+        for ns in ("a", "b")
+    ]
+    bundled = Bundled(
+        [
+            LevelObjects(6, "configuration", ObjectSpool(config[:2])),
+            LevelObjects(8, "services", [services[0], config[2], services[1]]),
+        ]
+    )
+    everything = list(bundled)
+    picked = list(bundled.of_kind("", "Service"))
+    assert [(p.ref, p.position, p.level) for p in picked] == [
+        (p.ref, p.position, p.level) for p in everything if p.ref.kind == "Service"
+    ]
+    assert [p.obj["metadata"] for p in picked] == [s["metadata"] for s in services]
+    in_b = list(bundled.where(lambda _, __, ___, namespace: namespace == "b"))
+    assert [p.ref for p in in_b] == [ObjectRef.of(services[1])]
+    assert list(bundled.refs()) == [p.ref for p in everything]
+    assert bundled.shared() == [
+        ("v1", "", "ConfigMap", "a"),
+        ("v1", "", "Service", "a"),
+        ("v1", "", "Service", "b"),
+    ]
+
+
 def test_a_crd_of_the_bundle_serves_only_the_versions_it_declares() -> None:
     crd = {
         "apiVersion": "apiextensions.k8s.io/v1",
@@ -414,14 +450,11 @@ def test_a_crd_of_the_bundle_serves_only_the_versions_it_declares() -> None:
             "versions": [{"name": "v1", "served": True}, {"name": "v0", "served": False}],
         },
     }
-    planned = [
-        Planned(1, ObjectRef.of(o), o)
-        for o in (
-            crd,
-            {"apiVersion": "example.org/v1", "kind": "Gadget", "metadata": {"name": "a"}},
-            {"apiVersion": "example.org/v0", "kind": "Gadget", "metadata": {"name": "b"}},
-        )
+    gadgets = [
+        {"apiVersion": "example.org/v1", "kind": "Gadget", "metadata": {"name": "a"}},
+        {"apiVersion": "example.org/v0", "kind": "Gadget", "metadata": {"name": "b"}},
     ]
+    planned = Bundled([LevelObjects(2, "definitions", [crd]), LevelObjects(11, "custom", gadgets)])
     kinds = kinds_of(planned, lambda api_version, kind_name: None)
     served = kinds[("example.org/v1", "Gadget")]
     assert served is not None and served.plural == "gadgets" and served.resource is None
@@ -503,7 +536,7 @@ def test_preflight_refuses_sealed_secrets_before_any_request(
 def test_kinds_use_their_resource_names_for_quotas_and_reviews() -> None:
     resource = ApiResource("apps", "v1", "deployments", "Deployment", True, frozenset())
     info = kinds_of(
-        [Planned(9, WEB, {"apiVersion": "apps/v1", "kind": "Deployment"})],
+        Bundled([LevelObjects(9, "workloads", [WEB_OBJECT])]),
         lambda api_version, kind_name: resource,
     )[("apps/v1", "Deployment")]
     assert info is not None and info.group_resource == "deployments.apps"
