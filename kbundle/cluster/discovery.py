@@ -71,6 +71,11 @@ class Discovery:
 
     resources: list[ApiResource]
     failures: dict[str, str] = field(default_factory=dict)  # group/version -> reason
+    # (apiVersion, kind) -> the first resource serving it: ``find`` runs once per object an
+    # import writes, and a scan of every resource cost more than the rest of its lookups.
+    _found: dict[tuple[str, str], ApiResource] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def preferred(self) -> list[ApiResource]:
@@ -78,9 +83,12 @@ class Discovery:
 
     def find(self, api_version: str, kind: str) -> ApiResource | None:
         """The resource serving ``kind`` at exactly ``api_version``, if served."""
-        return next(
-            (r for r in self.resources if r.api_version == api_version and r.kind == kind), None
-        )
+        if self._found is None:
+            found: dict[tuple[str, str], ApiResource] = {}
+            for resource in self.resources:
+                found.setdefault((resource.api_version, resource.kind), resource)
+            self._found = found
+        return self._found.get((api_version, kind))
 
     def preferred_for(self, group: str, kind: str) -> ApiResource | None:
         """The preferred version of ``kind`` in ``group`` (any served version as fallback)."""
