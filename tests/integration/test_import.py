@@ -170,16 +170,27 @@ def test_second_import_changes_nothing(
 ) -> None:
     bundle_objects = open_bundle(sample_bundle).objects()
 
+    bundled = {
+        f"{o['kind']}/{o['metadata'].get('namespace', '')}/{o['metadata']['name']}": o
+        for o in bundle_objects
+    }
+
     def written() -> dict[str, Object]:
         """Each object as a write of the import would change it: all but its status, and
-        the field managers of other writers (a ResourceQuota's usage moves whenever a
-        controller creates a pod, at any time)."""
+        what other writers own: their field managers (a ResourceQuota's usage moves whenever
+        a controller creates a pod, at any time) and annotations the bundle does not set
+        (autoscaling/v1 shows a HorizontalPodAutoscaler's conditions as annotations, which
+        its controller rewrites every 15 seconds)."""
         found = {}
         for key, live in live_objects(destination_cluster, bundle_objects).items():
             meta = {k: v for k, v in live["metadata"].items() if k != "resourceVersion"}
             meta["managedFields"] = [
                 m for m in meta.get("managedFields", []) if m["manager"] == FIELD_MANAGER
             ]
+            ours = bundled[key]["metadata"].get("annotations") or {}
+            meta["annotations"] = {
+                k: v for k, v in (meta.get("annotations") or {}).items() if k in ours
+            }
             found[key] = {**{k: v for k, v in live.items() if k != "status"}, "metadata": meta}
         return found
 
