@@ -92,6 +92,12 @@ class OutcomeTable(Positional[Outcome]):
             if action == failed and number == level
         }
 
+    def failures(self) -> list[Outcome]:
+        """The failed outcomes, in order; only theirs are built (a report of 50,000 objects
+        asked for them by building every outcome, twice)."""
+        failed = _ACTION_NUMBER[Action.FAIL]
+        return [self._at(p) for p, action in enumerate(self._actions) if action == failed]
+
     def counts(self) -> Counter[tuple[int, Action]]:
         """How many outcomes of each action each level had."""
         return Counter(
@@ -144,6 +150,8 @@ class ImportReport:
 
     @property
     def failed(self) -> list[Outcome]:
+        if isinstance(self.outcomes, OutcomeTable):
+            return self.outcomes.failures()
         return [o for o in self.outcomes if o.action is Action.FAIL]
 
     @property

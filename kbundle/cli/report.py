@@ -168,11 +168,12 @@ def print_import(report: ImportReport, context: str) -> None:
         for line in plan_lines(report):
             show(line)
     out().print(import_table(report, context))
-    for outcome in report.failed[:MAX_FAILURES_SHOWN]:
+    failed = report.failed
+    for outcome in failed[:MAX_FAILURES_SHOWN]:
         say(f"failed: {outcome.ref}: {outcome.message}")
-    if len(report.failed) > MAX_FAILURES_SHOWN:
+    if len(failed) > MAX_FAILURES_SHOWN:
         say(
-            f"... and {len(report.failed) - MAX_FAILURES_SHOWN} more failures "
+            f"... and {len(failed) - MAX_FAILURES_SHOWN} more failures "
             "(--report FILE.json lists every object)"
         )
     if report.aborted:
