@@ -18,7 +18,7 @@ from kbundle.apply.options import ApplyOptions, DryRunMode, ExistingMode
 from kbundle.apply.outage import Retrier
 from kbundle.apply.waits import wait_until_gone
 from kbundle.cluster import ApiError, ApiResource, Cluster
-from kbundle.cluster.retry import PERMANENT_500_MARKERS
+from kbundle.cluster.retry import apply_cannot_type
 from kbundle.core.model import Object, ObjectRef
 
 IMMUTABLE_MARKERS = (
@@ -59,7 +59,7 @@ class Writer:
         """Apply ``obj``; with --existing=recreate, replace an existing ``live`` object whose
         update the server refuses as immutable."""
         try:
-            return Written(self._retrier.call(functools.partial(self._apply, resource, obj)))
+            return self._applied(resource, obj)
         except ApiError as error:
             if not (
                 self._options.existing is ExistingMode.RECREATE
@@ -71,7 +71,10 @@ class Writer:
 
     def apply(self, resource: ApiResource, obj: Object) -> Object:
         """Server-side apply, with retries (a server dry run when the import is one)."""
-        return Written(self._retrier.call(functools.partial(self._apply, resource, obj))).stored
+        return self._applied(resource, obj).stored
+
+    def _applied(self, resource: ApiResource, obj: Object) -> Written:
+        return Written(self._retrier.call(functools.partial(self._apply, resource, obj)))
 
     def _apply(self, resource: ApiResource, obj: Object) -> bytes | Object:
         """One server-side apply: the server's answer, as it came."""
@@ -85,9 +88,7 @@ class Writer:
                 dry_run=dry_run,
             )
         except ApiError as error:
-            if error.status == 500 and any(
-                m in error.server_message for m in PERMANENT_500_MARKERS
-            ):
+            if apply_cannot_type(error):
                 return self._write_without_apply(resource, obj, dry_run)
             raise
 

@@ -24,12 +24,18 @@ PERMANENT_500_MARKERS = (
 )
 
 
+def apply_cannot_type(error: ApiError) -> bool:
+    """1.20's server-side apply refusing an object it cannot type (a 500 that no retry
+    mends): import creates or replaces such an object instead."""
+    return error.status == 500 and any(m in error.server_message for m in PERMANENT_500_MARKERS)
+
+
 def is_transient(error: Exception) -> bool:
     if isinstance(error, Unreachable):
         return True
     if not isinstance(error, ApiError):
         return False
-    if error.status == 500 and any(m in error.server_message for m in PERMANENT_500_MARKERS):
+    if apply_cannot_type(error):
         return False
     if error.status == 409:
         # A field-manager conflict of server-side apply is a decision, not a race.

@@ -23,7 +23,7 @@ from kbundle.apply.options import DryRunMode
 from kbundle.apply.outage import conflicting_owners, describe
 from kbundle.apply.writes import IMMUTABLE_MARKERS
 from kbundle.cluster import ApiError, Unreachable
-from kbundle.cluster.retry import PERMANENT_500_MARKERS
+from kbundle.cluster.retry import apply_cannot_type
 from kbundle.core.errors import ClusterError
 from kbundle.core.model import Object, ObjectRef, ProgressCallback
 from kbundle.preflight.model import Code, Finding, Severity, named
@@ -125,9 +125,7 @@ def probe_changed(scene: Scene, skip: frozenset[ObjectRef] = frozenset()) -> lis
                 )
             )
         except ApiError as error:
-            if error.status == 500 and any(
-                m in error.server_message for m in PERMANENT_500_MARKERS
-            ):
+            if apply_cannot_type(error):
                 return None  # import creates or replaces those instead of applying
             return classify(planned.ref, error)
         return None
