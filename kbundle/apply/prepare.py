@@ -10,12 +10,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from kbundle.core.kinds import CLUSTER_IP, CLUSTER_IPS, HEADLESS, KEEP_CLUSTER_IPS
 from kbundle.core.model import Object, ObjectRef, group_of
+from kbundle.core.owners import owner_refs
 
 
 @dataclass(frozen=True)
@@ -43,23 +43,6 @@ def clear_cluster_ips(obj: Object) -> Object:
     return {**obj, "metadata": metadata, "spec": spec}
 
 
-def owner_candidates(obj: Object) -> Iterator[ObjectRef]:
-    """Every ref ``obj``'s ownerReferences may point at: the owner in its namespace, or a
-    cluster-scoped one of that kind and name (as ``rebuild_owner_references`` looks)."""
-    metadata = obj.get("metadata") or {}
-    namespace = str(metadata.get("namespace") or "")
-    for reference in metadata.get("ownerReferences") or ():
-        if isinstance(reference, dict):
-            yield from _owner_refs(reference, namespace)
-
-
-def _owner_refs(reference: dict[str, Any], namespace: str) -> tuple[ObjectRef, ObjectRef]:
-    """The owner an ownerReference names in ``namespace``, and cluster-scoped."""
-    group = group_of(str(reference.get("apiVersion", "")))
-    kind, name = str(reference.get("kind", "")), str(reference.get("name"))
-    return ObjectRef(group, kind, namespace, name), ObjectRef(group, kind, "", name)
-
-
 def rebuild_owner_references(
     obj: Object, destination_uid: Callable[[ObjectRef], str | None]
 ) -> tuple[Object, list[PendingOwner]]:
@@ -75,7 +58,7 @@ def rebuild_owner_references(
     rebuilt: list[dict[str, object]] = []
     pending: list[PendingOwner] = []
     for reference in references:
-        owner, cluster_scoped = _owner_refs(reference, namespace)
+        owner, cluster_scoped = owner_refs(reference, namespace)
         uid = destination_uid(owner) or destination_uid(cluster_scoped)
         if uid is None:
             pending.append(PendingOwner(owner))

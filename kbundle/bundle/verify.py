@@ -109,6 +109,18 @@ class VerifiedBundle:
         """The objects of one file, read from the verified copy (digest checked again)."""
         return list(self.stream(entry))
 
+    def spooled(self, entry: FileEntry) -> ObjectSpool | None:
+        """The spool verification wrote ``entry``'s objects to, handed over once (the caller
+        then owns it), for a reader that takes every object as it is; None when the objects
+        are kept otherwise (a small bundle's, or Secrets opened since) or were handed over."""
+        if entry not in self.entries:
+            raise ValueError(f"{entry.path} is not an entry of this bundle")
+        if entry.path in self.replaced or not isinstance(self._parsed.get(entry.path), ObjectSpool):
+            return None
+        spool = self._parsed.pop(entry.path)
+        assert isinstance(spool, ObjectSpool)
+        return spool
+
     def stream(self, entry: FileEntry) -> Iterator[dict[str, Any]]:
         """``documents``, one at a time: a file of any size costs one object's memory. The
         digest is checked before the first object is handed out."""

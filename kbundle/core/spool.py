@@ -12,6 +12,7 @@ does, and for JSON-like values it is several times faster than json both ways. R
 
 from __future__ import annotations
 
+import bisect
 import marshal
 import os
 import tempfile
@@ -24,6 +25,7 @@ from typing import Any, Generic, TypeVar
 
 from kbundle.core.heads import Head, HeadTable
 from kbundle.core.model import ObjectRef
+from kbundle.core.owners import owner_candidates
 from kbundle.core.positional import Positional
 
 K = TypeVar("K", bound=Hashable)
@@ -90,8 +92,8 @@ class SpoolFile:
         return self._fd
 
     def _flush(self) -> None:
-        if self._buffer:
-            os.write(self._fd, self._buffer)
+        if self._buffer:  # at an explicit offset: an adopted file is open at its start
+            os.pwrite(self._fd, self._buffer, self._size)
             self._size += len(self._buffer)
             self._buffer = bytearray()
 
@@ -127,12 +129,17 @@ class ObjectSpool(Positional[Object]):
     """A list of objects on disk, in the order appended. Each access reads a fresh copy;
     each object's apiVersion and ref stay in memory (``heads``, about 40 bytes an object
     with its place), so a pass that needs only those (namespaces, kinds, names) reads
-    nothing from disk."""
+    nothing from disk; so do the refs their ownerReferences may name (``owners``).
+
+    The objects may lie in several files (``joined``): spools written by verification's
+    worker processes become an import's levels without being read and written again."""
 
     def __init__(self, objects: Iterable[Object] = ()) -> None:
-        self._file = SpoolFile()
+        self._files = [SpoolFile()]
+        self._starts = [0]  # the position of each file's first object
         self._places = array("q")
         self._heads = HeadTable()
+        self._owners: set[ObjectRef] = set()
         for obj in objects:
             self.append(obj)
 
@@ -140,29 +147,60 @@ class ObjectSpool(Positional[Object]):
     def adopt(cls, written: WrittenSpool) -> ObjectSpool:
         """The spool another process wrote with ``SpoolWriter``; its file becomes ours."""
         spool = cls.__new__(cls)
-        spool._file = SpoolFile(adopted=written.path)
+        spool._files = [SpoolFile(adopted=written.path)]
+        spool._starts = [0]
         spool._places = written.places
         spool._heads = written.heads
+        spool._owners = set(written.owners)
+        return spool
+
+    @classmethod
+    def joined(cls, spools: Sequence[ObjectSpool]) -> ObjectSpool:
+        """One spool of ``spools``' objects, in order, whose files it takes over (they are
+        closed with it): nothing is read or written again, only places and heads copied."""
+        if len(spools) == 1:
+            return spools[0]
+        spool = cls.__new__(cls)
+        spool._files, spool._starts = [], []
+        spool._places, spool._heads, spool._owners = array("q"), HeadTable(), set()
+        for part in spools:
+            for file, start in zip(part._files, part._starts, strict=True):
+                spool._files.append(file)
+                spool._starts.append(len(spool._places) + start)
+            spool._places.extend(part._places)
+            spool._heads.extend(part._heads)
+            spool._owners |= part._owners
+        if not spool._files:
+            spool._files, spool._starts = [SpoolFile()], [0]
         return spool
 
     def append(self, obj: Object) -> None:
-        self._places.append(self._file.append(obj))
+        self._places.append(self._files[-1].append(obj))
         self._heads.append(_head(obj))
+        self._owners.update(owner_candidates(obj))
 
     def heads(self) -> HeadTable:
         return self._heads
+
+    def owners(self) -> frozenset[ObjectRef]:
+        """Every ref the objects' ownerReferences may point at (``owner_candidates``)."""
+        return frozenset(self._owners)
 
     def __len__(self) -> int:
         return len(self._places)
 
     def _at(self, position: int) -> Object:
-        return self._file.read(self._places[position])
+        segment = bisect.bisect_right(self._starts, position) - 1
+        return self._files[segment].read(self._places[position])
 
     def __iter__(self) -> Iterator[Object]:
-        yield from self._file.read_all(self._places)
+        ends = [*self._starts[1:], len(self._places)]
+        for file, start, end in zip(self._files, self._starts, ends, strict=True):
+            yield from file.read_all(self._places[start:end])
 
     def close(self) -> None:
-        self._file.close()
+        for file in self._files:
+            file.close()
 
 
 @dataclass(frozen=True)
@@ -172,6 +210,7 @@ class WrittenSpool:
     path: Path
     places: array[int]
     heads: HeadTable
+    owners: frozenset[ObjectRef]
 
 
 class SpoolWriter:
@@ -184,6 +223,7 @@ class SpoolWriter:
         self._size = 0
         self._places = array("q")
         self._heads = HeadTable()
+        self._owners: set[ObjectRef] = set()
 
     def append(self, obj: Object) -> None:
         data = _record(obj)
@@ -191,10 +231,11 @@ class SpoolWriter:
         self._file.write(data)
         self._size += len(data)
         self._heads.append(_head(obj))
+        self._owners.update(owner_candidates(obj))
 
     def close(self) -> WrittenSpool:
         self._file.close()
-        return WrittenSpool(self._path, self._places, self._heads)
+        return WrittenSpool(self._path, self._places, self._heads, frozenset(self._owners))
 
 
 def _head(obj: Object) -> Head:

@@ -11,10 +11,11 @@ from kbundle.apply.compare import satisfied_by
 from kbundle.apply.engine import _batches
 from kbundle.apply.outcome import Action, ImportReport, Outcome
 from kbundle.apply.owners import Owners
-from kbundle.apply.prepare import clear_cluster_ips, owner_candidates, rebuild_owner_references
+from kbundle.apply.prepare import clear_cluster_ips, rebuild_owner_references
 from kbundle.core.errors import TransformError
 from kbundle.core.kinds import KEEP_CLUSTER_IPS
 from kbundle.core.model import Object, ObjectRef
+from kbundle.core.owners import owner_candidates
 from kbundle.transforms.base import TransformContext, TransformOutput
 from kbundle.transforms.runner import run_transforms
 

@@ -38,6 +38,24 @@ def test_heads_come_back_as_appended_by_position_slice_and_pass() -> None:
         table[500]
 
 
+def test_a_table_extended_by_another_holds_both_in_order_sharing_strings_once() -> None:
+    heads, more = _heads(400), _heads(300, seed=11)
+    table = HeadTable(heads)
+    table.extend(HeadTable(more))
+    assert list(table) == heads + more
+    assert table[400] == more[0] and table.name(699) == more[-1][1].name
+    assert len(table.shared()) == len({(a, r.group, r.kind, r.namespace) for a, r in heads + more})
+
+
+def test_a_permuted_table_holds_the_heads_at_the_positions_given_in_that_order() -> None:
+    heads = _heads(600)
+    order = list(range(600))
+    random.Random(5).shuffle(order)
+    permuted = HeadTable(heads).permuted(order[:450])
+    assert list(permuted) == [heads[position] for position in order[:450]]
+    assert permuted.name(449) == heads[order[449]][1].name
+
+
 def test_an_empty_table_has_no_heads() -> None:
     assert list(HeadTable()) == []
     assert len(HeadTable()) == 0

@@ -1,14 +1,17 @@
 """The spool file: objects come back as appended, by place, singly or in blocks; a place
-stays a small int; a record the place cannot describe is refused, never cut short."""
+stays a small int; a record the place cannot describe is refused, never cut short. Object
+spools: the owners their objects name, and several spools read as one."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
 from kbundle.core import spool
-from kbundle.core.spool import SpoolFile, read_places
+from kbundle.core.model import ObjectRef
+from kbundle.core.spool import ObjectSpool, SpoolFile, SpoolWriter, read_places
 
 
 def _objects(count: int) -> list[dict[str, object]]:
@@ -40,3 +43,52 @@ def test_a_record_longer_than_a_place_can_say_is_refused(monkeypatch: pytest.Mon
     monkeypatch.setattr(spool, "_MAX_RECORD", 100)
     with pytest.raises(ValueError, match="too large to spool"):
         SpoolFile().append({"data": "x" * 200})
+
+
+def _owned(name: str, owner: str) -> dict[str, object]:
+    reference = {"apiVersion": "apps/v1", "kind": "Deployment", "name": owner, "uid": "u"}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "a", "ownerReferences": [reference]},
+    }
+
+
+def test_a_spool_notes_the_owners_its_objects_name_as_they_are_appended() -> None:
+    spooled = ObjectSpool([*_objects(3), _owned("x", "web")])
+    assert spooled.owners() == {
+        ObjectRef("apps", "Deployment", "a", "web"),
+        ObjectRef("apps", "Deployment", "", "web"),
+    }
+
+
+def test_joined_spools_read_as_one_in_order_by_position_pass_and_heads(tmp_path: Path) -> None:
+    objects = [*_objects(2500), _owned("x", "web"), *_objects(7)]  # the first over a flush
+    first, second = ObjectSpool(objects[:2500]), ObjectSpool(objects[2500:2501])
+    writer = SpoolWriter(tmp_path / "by-a-worker")
+    for obj in objects[2501:]:
+        writer.append(obj)
+    third = ObjectSpool.adopt(writer.close())
+    joined = ObjectSpool.joined([first, second, third])
+    assert len(joined) == len(objects)
+    assert list(joined) == objects
+    assert [joined[n] for n in (0, 2499, 2500, 2501, -1)] == [
+        objects[n] for n in (0, 2499, 2500, 2501, -1)
+    ]
+    assert list(joined.heads()) == [(o.get("apiVersion", ""), ObjectRef.of(o)) for o in objects]
+    assert joined.owners() == second.owners() != frozenset()
+    assert ObjectSpool.joined([first]) is first
+
+
+def test_an_object_appended_to_an_adopted_spool_is_written_after_what_it_holds(
+    tmp_path: Path,
+) -> None:
+    """An adopted file is open at its start: an append there overwrote its first objects."""
+    writer = SpoolWriter(tmp_path / "by-a-worker")
+    objects = _objects(5)
+    for obj in objects[:4]:
+        writer.append(obj)
+    adopted = ObjectSpool.adopt(writer.close())
+    adopted.append(objects[4])
+    assert list(adopted) == objects
+    assert adopted[0] == objects[0]
