@@ -10,7 +10,7 @@ Here an object is its position in the bundle (``RefIndex``), and costs 9 bytes, 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Container
+from collections.abc import Container, Iterator
 from pathlib import Path
 
 from kbundle.core.heads import RefIndex
@@ -43,6 +43,12 @@ class BundleCopies:
     def holds(self, position: int) -> bool:
         """Whether the object at ``position`` has a copy (read nothing)."""
         return self._places[position] != 0
+
+    def held(self) -> Iterator[int]:
+        """The positions that have a copy, in order (reads nothing): none, at once, for a
+        destination that has none of the bundle."""
+        if len(self):
+            yield from (position for position, place in enumerate(self._places) if place)
 
     def at(self, position: int) -> Object | None:
         """The copy of the object at ``position``, if it has one."""

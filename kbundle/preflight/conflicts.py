@@ -103,10 +103,11 @@ def settled(earlier: Sequence[Finding]) -> frozenset[ObjectRef]:
 def probe_changed(scene: Scene, skip: frozenset[ObjectRef] = frozenset()) -> list[Finding]:
     """Dry-run apply of each object that exists and differs from the bundle (none with
     ``--existing skip``: those are left alone), but those in ``skip``."""
+    existing = (scene.planned[position] for position in scene.live.held())
     changed = [
         (planned, scene.intended(planned))
-        for planned in scene.planned
-        if planned.ref not in skip and scene.exists(planned) and scene.sends(planned)
+        for planned in existing
+        if planned.ref not in skip and scene.sends(planned)
     ]
 
     def dry_apply(item: tuple[Planned, Object]) -> Finding | None:

@@ -54,6 +54,14 @@ def test_a_lists_copies_count_once_adopted_by_position() -> None:
     assert copies.get(refs[6]) == _live(refs[6])
 
 
+def test_held_lists_the_positions_with_a_copy_in_order() -> None:
+    refs, copies = _copies(30)
+    assert list(copies.held()) == []
+    for position in (21, 4, 9):
+        copies[refs[position]] = _live(refs[position])
+    assert list(copies.held()) == [4, 9, 21]
+
+
 def test_settled_copies_are_those_marked() -> None:
     refs, copies = _copies(10)
     copies.settle(3)
