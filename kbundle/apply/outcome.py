@@ -107,9 +107,16 @@ class OutcomeTable(Positional[Outcome]):
 
     def sorted(self) -> OutcomeTable:
         """By level, then ref (a report's order); equal ones in the order added."""
+        order = self._heads.order(self._levels)
         table = OutcomeTable()
-        for position in self._heads.order(self._levels):
-            table.append(self._at(position))
+        table._levels = array("i", map(self._levels.__getitem__, order))
+        table._actions = array("B", map(self._actions.__getitem__, order))
+        table._heads = self._heads.permuted(order)
+        messages = self._messages
+        if messages:
+            table._messages = {
+                new: messages[old] for new, old in enumerate(order) if old in messages
+            }
         return table
 
     def __len__(self) -> int:

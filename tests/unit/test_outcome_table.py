@@ -58,7 +58,11 @@ def test_a_failure_found_later_replaces_that_objects_outcome_only() -> None:
 def test_sorted_is_a_reports_order_ties_kept_as_recorded() -> None:
     outcomes = _outcomes(1500)
     expected = sorted(outcomes, key=lambda o: (o.level, o.ref))
-    assert list(OutcomeTable(outcomes).sorted()) == expected
+    table = OutcomeTable(outcomes).sorted()
+    assert list(table) == expected
+    later = Outcome(9, ObjectRef("", "ConfigMap", "c", "z"), "v1", Action.CREATE)
+    table.append(later)  # a sorted table takes more, as any other
+    assert list(table) == [*expected, later]
 
 
 def test_a_reports_totals_and_levels_from_a_table_match_those_from_a_list() -> None:
