@@ -24,6 +24,7 @@ from kbundle.cli import (
 )
 from kbundle.cli.command import Verbosity
 from kbundle.cli.options import Verbose
+from kbundle.core.collector import no_collection_at_exit
 from kbundle.core.version import __version__
 
 app = typer.Typer(
@@ -79,6 +80,7 @@ app.command()(completion.completion)
 def main() -> None:
     """Console-script entry point for both ``kbundle`` and ``kubectl-bundle``."""
     heaps.limit_malloc_heaps()
+    no_collection_at_exit()
     if completion.completion_requested():
         # typer's answers to its own scripts (kbundle completion SHELL)
         from typer._completion_classes import completion_init  # noqa: PLC0415

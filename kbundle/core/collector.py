@@ -10,6 +10,7 @@ objects those passes were a fifth to a quarter of the export's time.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
 from collections.abc import Iterator
@@ -48,3 +49,14 @@ def only_young_collected() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(young, middle, old)
+
+
+def no_collection_at_exit() -> None:
+    """At the end of a command-line run, the interpreter's final collection walks every
+    object still alive, to find cycles whose memory the operating system frees anyway: 0.05
+    to 0.1 s after the last write of a 50,000-object import. The objects alive then are
+    frozen (``gc.freeze``) as the last thing before it, so it has none to walk. Files and
+    temporary folders are closed and removed by their owners and by the exit handlers
+    registered after this one, which run first. For the CLI only: a library caller's
+    process is its own."""
+    atexit.register(gc.freeze)
