@@ -15,7 +15,7 @@ import yaml
 
 from kbundle.bundle.layout import MANIFEST
 from kbundle.bundle.reader import Member
-from kbundle.bundle.yaml_codec import describe_error, iter_documents
+from kbundle.bundle.yaml_codec import Span, describe_error, iter_documents
 from kbundle.core.apart import Tick
 from kbundle.core.errors import BundleFormatError
 from kbundle.core.kinds import group_kind_of
@@ -46,10 +46,16 @@ class FileChecked:
 
 
 def check_file(
-    entry: FileEntry, member: Member, manifest: Manifest, spool: Path, *, tick: Tick
+    entry: FileEntry,
+    member: Member,
+    manifest: Manifest,
+    spool: Path,
+    span: Span | None = None,
+    *,
+    tick: Tick,
 ) -> FileChecked:
-    """``check_documents`` for one file, the documents written to ``spool``; run by
-    ``run_apart``, in this process or a worker."""
+    """``check_documents`` for one file (or the documents in ``span`` of it), the documents
+    written to ``spool``; run by ``run_apart``, in this process or a worker."""
     cluster_scoped: set[tuple[str, str]] = set()
     writer = SpoolWriter(spool)
     told = 0
@@ -67,6 +73,7 @@ def check_file(
             cluster_scoped,
             writer,
             checked=Every(tell, entry.objects, step=512),
+            span=span,
         )
     except BundleFormatError as error:
         writer.close().path.unlink()
@@ -82,17 +89,20 @@ def check_documents(
     kept: list[dict[str, Any]] | SpoolWriter,
     *,
     checked: Every,
+    span: Span | None = None,
 ) -> None:
     """Every document of one file, read as a stream: its shape, once each, within the
     selection, Secrets sealed as said; the names of cluster-scoped objects are added to
-    ``cluster_scoped``, and each document to ``kept``."""
+    ``cluster_scoped``, and each document to ``kept``. ``span``: only the documents within
+    it, numbered from 1 there; whoever checks a file in spans checks their number, and that
+    no two spans hold the same object."""
     seen: set[tuple[str, str]] = set()
-    aliases_possible = _may_hold_aliases(member.path)
+    aliases_possible = _may_hold_aliases(member.path, span)
     secrets = is_secret(entry.api_version, entry.kind)
     kind = group_kind(entry.kind, group_of(entry.api_version))
     number = 0
     try:
-        for number, document in enumerate(iter_documents(member.path), start=1):
+        for number, document in enumerate(iter_documents(member.path, span), start=1):
             problem = _document_problem(document, entry, aliases_possible)
             if problem is None:
                 meta = document["metadata"]
@@ -111,7 +121,7 @@ def check_documents(
             checked.advance(entry.path)
     except (yaml.YAMLError, ValueError) as error:
         raise BundleFormatError(f"{entry.path}: {describe_error(error)}") from None
-    if number != entry.objects:
+    if span is None and number != entry.objects:
         raise BundleFormatError(
             f"{entry.path}: holds {number} documents, {MANIFEST} says {entry.objects}"
         )
@@ -190,13 +200,16 @@ def _document_problem(
     return problem
 
 
-def _may_hold_aliases(path: Path) -> bool:
-    """Whether the file has a ``&`` or a ``*`` anywhere: an anchor and an alias cannot be
-    written without them (in every encoding YAML reads, the byte is there), and kbundle's
-    own files seldom hold either. Looking costs a scan of bytes, against a walk through
-    every value of every object (a tenth of checking a file)."""
+def _may_hold_aliases(path: Path, span: Span | None = None) -> bool:
+    """Whether the file (``span`` of it) has a ``&`` or a ``*`` anywhere: an anchor and an
+    alias cannot be written without them (in every encoding YAML reads, the byte is there),
+    and kbundle's own files seldom hold either. Looking costs a scan of bytes, against a
+    walk through every value of every object (a tenth of checking a file)."""
+    start, end = span if span is not None else (0, path.stat().st_size)
     with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
+        handle.seek(start)
+        while start < end and (chunk := handle.read(min(end - start, 1 << 20))):
+            start += len(chunk)
             if b"&" in chunk or b"*" in chunk:
                 return True
     return False

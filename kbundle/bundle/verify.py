@@ -23,11 +23,11 @@ from typing import Any, BinaryIO
 import jsonschema
 
 from kbundle.bundle.layout import CHECKSUMS, MANIFEST, SIGNATURE, is_object_file, object_file
-from kbundle.bundle.object_checks import check_documents, check_file, shown
+from kbundle.bundle.object_checks import FileChecked, check_documents, check_file, shown
 from kbundle.bundle.reader import DEFAULT_LIMITS, Limits, Member, extract_bundle, manifest_document
 from kbundle.bundle.signing import Signature, parse_signature
-from kbundle.bundle.yaml_codec import iter_documents
-from kbundle.core.apart import extra_processes, run_apart
+from kbundle.bundle.yaml_codec import Span, document_spans, iter_documents
+from kbundle.core.apart import PROCESSES, extra_processes, run_apart
 from kbundle.core.collector import only_young_collected
 from kbundle.core.errors import BundleFormatError, IntegrityError
 from kbundle.core.model import (
@@ -191,6 +191,11 @@ def verify_bundle(
 
 # -- step 5 for a large bundle: object files parsed on several cores ----------------------------
 
+# A large file is checked in spans of about a third of each process's share of the bundle,
+# by several processes at once: a bundle that is mostly one kind is mostly one file.
+_MIN_SPAN = 1 << 20
+_SPANS_PER_PROCESS = 3
+
 
 def _check_apart(
     entries: Sequence[FileEntry],
@@ -201,33 +206,86 @@ def _check_apart(
     cluster_scoped: set[tuple[str, str]],
     checked: Every,
 ) -> dict[str, Sequence[dict[str, Any]]]:
-    """Every object file checked by this process and worker processes, largest first,
-    each file's documents spooled; the same checks and, for a bad bundle, the same first
-    error as one process checking them in order."""
+    """Every object file checked by this process and worker processes, largest first (a
+    large file in spans), each file's documents spooled; the same checks and, for a bad
+    bundle, the same first error as one process checking them in order."""
     spools = workdir / ".parsed"
     spools.mkdir()
-    order = sorted(range(len(entries)), key=lambda number: -entries[number].size)
+    pieces = _pieces(entries, members)
+    order = sorted(range(len(pieces)), key=lambda number: -pieces[number][2])
+
+    def call(n: int) -> tuple[Any, ...]:
+        number, span, _ = pieces[n]
+        return (entries[number], members[entries[number].path], manifest, spools / str(n), span)
+
     checks = run_apart(
         check_file,
-        [(entries[n], members[entries[n].path], manifest, spools / str(n)) for n in order],
-        workers=extra_processes(len(entries)),
+        [call(n) for n in order],
+        workers=extra_processes(len(pieces)),
         on_tick=lambda count: checked.advance("object files", count),
     )
-    results = {entries[n].path: check for n, check in zip(order, checks, strict=True)}
+    by_piece = dict(zip(order, checks, strict=True))
+    done: list[FileChecked] = list(checks)
     parsed: dict[str, Sequence[dict[str, Any]]] = {}
     try:
-        for entry in entries:  # the first failure in file order, as one process finds it
-            result = results[entry.path]
-            if result.failure is not None:
-                raise BundleFormatError(*result.failure)
-            assert result.spool is not None
-            parsed[entry.path] = ObjectSpool.adopt(result.spool)
-            cluster_scoped |= result.cluster_scoped
+        for number, entry in enumerate(entries):  # the first failure in file order
+            results = [by_piece[n] for n, piece in enumerate(pieces) if piece[0] == number]
+            if len(results) > 1 and not _spans_agree(entry, results):
+                whole = members[entry.path]  # checked again by one process: its first error
+                results = [
+                    check_file(entry, whole, manifest, spools / f"{number}-whole", tick=_no_tick)
+                ]
+                done += results
+            for result in results:
+                if result.failure is not None:
+                    raise BundleFormatError(*result.failure)
+            written = [result.spool for result in results if result.spool is not None]
+            parsed[entry.path] = ObjectSpool.joined([ObjectSpool.adopt(w) for w in written])
+            for result in results:
+                cluster_scoped |= result.cluster_scoped
     finally:
-        for result in results.values():
+        for result in done:
             if result.spool is not None:
                 result.spool.path.unlink(missing_ok=True)
     return parsed
+
+
+def _pieces(
+    entries: Sequence[FileEntry], members: dict[str, Member]
+) -> list[tuple[int, Span | None, int]]:
+    """What the processes check: (entry number, span or None for the whole file, bytes)."""
+    processes = 1 + extra_processes(PROCESSES)
+    about = max(_MIN_SPAN, sum(entry.size for entry in entries) // (_SPANS_PER_PROCESS * processes))
+    pieces: list[tuple[int, Span | None, int]] = []
+    for number, entry in enumerate(entries):
+        spans = document_spans(members[entry.path].path, about) if processes > 1 else []
+        if len(spans) > 1:
+            pieces += [(number, span, span[1] - span[0]) for span in spans]
+        else:
+            pieces.append((number, None, entry.size))
+    return pieces
+
+
+def _spans_agree(entry: FileEntry, results: Sequence[FileChecked]) -> bool:
+    """A file checked in spans passed if each span passed, together they hold as many
+    documents as the manifest says, and no object is in two of them. Otherwise the whole
+    file is checked again, by one process, for the error it would find first."""
+    if any(result.spool is None for result in results):
+        return False
+    written = [result.spool for result in results if result.spool is not None]
+    if sum(len(spool.places) for spool in written) != entry.objects:
+        return False
+    seen: set[tuple[str, str]] = set()
+    for spool in written:
+        names = set(spool.heads.namespaced_names())
+        if not seen.isdisjoint(names):
+            return False
+        seen |= names
+    return True
+
+
+def _no_tick(_count: int) -> None:
+    """A file checked again after its spans were counted."""
 
 
 def _signature(names: Sequence[str], members: dict[str, Member]) -> Signature | None:

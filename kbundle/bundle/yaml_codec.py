@@ -35,6 +35,7 @@ _STR_TAG = "tag:yaml.org,2002:str"
 MAX_DEPTH = 1000
 MAX_DOCUMENT_SIZE = 8 << 20
 _DOCUMENT_START = re.compile(rb"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+_CUT = re.compile(rb"\n---(?=[ \t\r\n]|\Z)")  # a document start after a line end
 _OPENERS = (b"[", b"{")
 _EMPTY_FLOWS = (b"[]", b"{}")
 
@@ -310,14 +311,102 @@ def load_documents(data: bytes) -> list[dict[str, Any]]:
     return list(_mappings(yaml.load_all(data, Loader=Loader)))
 
 
-def iter_documents(path: Path) -> Iterator[dict[str, Any]]:
+def iter_documents(path: Path, span: Span | None = None) -> Iterator[dict[str, Any]]:
     """``load_documents`` of a file, one document at a time: the same checks and errors,
     while memory holds one document and a window of the file, never the whole file (the
-    size and nesting checks read it in windows first; libyaml then parses it as a stream)."""
+    size and nesting checks read it in windows first; libyaml then parses it as a stream).
+    ``span``: only the documents within these bytes (``document_spans``)."""
     with path.open("rb") as handle:
-        _check_windows(handle)
-        handle.seek(0)
-        yield from _mappings(yaml.load_all(handle, Loader=Loader))
+        source: _Readable = handle if span is None else _SpanReader(handle, span)
+        _check_windows(source)
+        source.seek(0)
+        yield from _mappings(yaml.load_all(source, Loader=Loader))
+
+
+Span = tuple[int, int]  # a file's bytes from the first offset up to the second
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def seek(self, offset: int, /) -> Any: ...
+
+
+class _SpanReader:
+    """A span of a file read as if it were the whole file (from 0 to its length)."""
+
+    def __init__(self, handle: BinaryIO, span: Span) -> None:
+        self._handle = handle
+        self._start, self._end = span
+        self._at = self._start
+        handle.seek(self._start)
+
+    def read(self, size: int = -1, /) -> bytes:
+        left = self._end - self._at
+        data = self._handle.read(left if size < 0 or size > left else size)
+        self._at += len(data)
+        return data
+
+    def seek(self, offset: int, /) -> int:
+        self._at = self._handle.seek(self._start + offset)
+        return self._at - self._start
+
+
+def document_spans(path: Path, about: int) -> list[Span]:
+    """The file in spans of about ``about`` bytes, each but the first beginning at a
+    document start (a column-0 ``---``): the spans parsed apart, by several processes,
+    give the documents the whole file gives. One span when the file is short, or cannot be
+    cut safely: a directive (``%YAML``, ``%TAG``) belongs to the document after it, and a
+    UTF-16 or UTF-32 file says its encoding in its first bytes only."""
+    size = path.stat().st_size
+    if size < 2 * about:
+        return [(0, size)]
+    with path.open("rb") as handle:
+        if not _cuttable(handle):
+            return [(0, size)]
+        cuts = [0]
+        while 2 * (size - cuts[-1]) >= 3 * about:  # no last span over one and a half
+            cut = _next_document_start(handle, cuts[-1] + about)
+            if cut is None:
+                break
+            cuts.append(cut)
+    return list(zip(cuts, [*cuts[1:], size], strict=True))
+
+
+def _cuttable(handle: BinaryIO) -> bool:
+    """UTF-8 (libyaml reads UTF-16 and UTF-32 only after their byte order mark) and no
+    directive anywhere."""
+    head = handle.read(4)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff", b"\x00\x00") or head.startswith(b"\xef\xbb\xbf%"):
+        return False
+    handle.seek(0)
+    previous = b"\n"
+    while chunk := handle.read(_WINDOW):
+        if b"\n%" in previous[-1:] + chunk or b"\r%" in previous[-1:] + chunk:
+            return False
+        if b"\x00" in chunk:  # no UTF-8 text holds one; libyaml would refuse it anyway
+            return False
+        previous = chunk
+    return True
+
+
+def _next_document_start(handle: BinaryIO, offset: int) -> int | None:
+    """Where the first column-0 ``---`` (followed by a blank or the end) at or after
+    ``offset`` begins; None when there is none."""
+    handle.seek(offset - 1)
+    position = offset - 1  # the file's offset of chunk[0]
+    tail = b""
+    while True:
+        chunk = handle.read(_WINDOW)
+        window = tail + chunk
+        for match in _CUT.finditer(window):
+            if match.end() == len(window) and chunk:
+                break  # what follows is in the next chunk: found again with it
+            return position - len(tail) + match.start() + 1
+        if not chunk:
+            return None
+        position += len(chunk)
+        tail = window[-4:]
 
 
 def _mappings(documents: Iterator[Any]) -> Iterator[dict[str, Any]]:
@@ -334,7 +423,7 @@ def _mappings(documents: Iterator[Any]) -> Iterator[dict[str, Any]]:
 _WINDOW = 1 << 20
 
 
-def _windows(handle: BinaryIO) -> Iterator[bytes]:
+def _windows(handle: _Readable) -> Iterator[bytes]:
     """The file in pieces of about ``_WINDOW`` bytes, each ending at a line end (or the end
     of the file), so line-anchored patterns and ``[]`` pairs never straddle two pieces."""
     pending: list[bytes] = []  # the start of a line that began in an earlier piece
@@ -357,7 +446,7 @@ def _windows(handle: BinaryIO) -> Iterator[bytes]:
         pending, pending_size = [chunk[cut:]], len(chunk) - cut
 
 
-def _check_windows(handle: BinaryIO) -> None:
+def _check_windows(handle: _Readable) -> None:
     """Refuse a document larger than ``MAX_DOCUMENT_SIZE`` or collections nested deeper than
     ``MAX_DEPTH`` before anything is composed (libyaml holds a document whole, and its
     composer recurses once per level: a segfault somewhere past 20,000), reading the input

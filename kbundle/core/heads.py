@@ -71,6 +71,14 @@ class HeadTable(Positional[Head]):
             start = end
             yield api_version, ObjectRef(group, kind, namespace, name)
 
+    def namespaced_names(self) -> Iterator[tuple[str, str]]:
+        """Each head's namespace and name, in order, without its ref: what tells two
+        objects of one kind apart."""
+        shared, names, start = self._shared, self._names, 0
+        for number, end in zip(self._shared_of, self._ends, strict=True):
+            yield shared[number][3], names[start:end].decode()
+            start = end
+
     def order(self, leading: Sequence[int]) -> array[int]:
         """Positions sorted by ``(leading[position], ref)``, stable. Heads are grouped by
         what they share first and each group sorted by name: the names of one group only

@@ -1,6 +1,6 @@
-"""A large bundle's object files are checked by this process and worker processes at once:
-the same documents come out, and a bad bundle fails with the same first error, as when one
-process checks them in order."""
+"""A large bundle's object files are checked by this process and worker processes at once,
+a large file in spans: the same documents come out, and a bad bundle fails with the same
+first error, as when one process checks them in order."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from tests.unit.test_verify import (
     members_of,
     repack,
     verify_error,
+    with_manifest,
     with_objects,
 )
 
@@ -91,3 +92,93 @@ def test_a_bad_document_in_a_later_file_is_found_too(tmp_path: Path, bundle: byt
     data = repack(with_objects(members_of(bundle), CONFIGMAP_FILE, nameless))
     with pytest.raises(BundleFormatError, match=r"metadata\.name is missing"):
         verify_bundle(io.BytesIO(data), tmp_path / "work")
+
+
+def _configmaps(count: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"c{n:03d}", "namespace": "shop"},
+            "data": {"script": f"#!/bin/sh\necho {n}\n---\n", "plain": "x" * n},
+        }
+        for n in range(count)
+    ]
+
+
+@pytest.fixture
+def spans(monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
+    """Every bundle counts as large, with one worker process beside this one, and a file
+    over a few hundred bytes is checked in spans. The pieces planned, each time."""
+    monkeypatch.setattr(verify, "KEEP_PARSED_BYTES", 0)
+    monkeypatch.setattr(verify, "extra_processes", lambda _calls: 1)
+    monkeypatch.setattr(verify, "_MIN_SPAN", 300)
+    planned: list[list[Any]] = []
+    real = verify._pieces
+
+    def recorded(*arguments: Any) -> Any:
+        planned.append(real(*arguments))
+        return planned[-1]
+
+    monkeypatch.setattr(verify, "_pieces", recorded)
+    return planned
+
+
+def _alone(tmp_path: Path, data: bytes) -> Any:
+    """What one process checking every file whole gives: documents, or the error."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(verify, "KEEP_PARSED_BYTES", 0)
+        patch.setattr(verify, "extra_processes", lambda _calls: 0)
+        try:
+            return _documents(data, tmp_path / f"alone-{len(list(tmp_path.iterdir()))}")
+        except BundleFormatError as error:
+            return error.message
+
+
+def test_a_large_file_checked_in_spans_gives_the_documents_one_process_gives(
+    tmp_path: Path, bundle: bytes, spans: list[list[Any]]
+) -> None:
+    data = repack(with_objects(members_of(bundle), CONFIGMAP_FILE, _configmaps(60)))
+    assert _documents(data, tmp_path / "apart") == _alone(tmp_path, data)
+    pieces = spans[0]  # (the second: one process, whole files)
+    assert sum(1 for piece in pieces if piece[1] is not None) > 2, "no file was cut"
+
+
+@pytest.mark.parametrize(
+    ("change", "first_error"),
+    [
+        ({"at": 47, "to": "c005"}, "document 48: shop/c005 appears twice"),
+        ({"at": 51, "to": 7}, "document 52: metadata.name is missing or not a string"),
+    ],
+)
+def test_a_bad_document_in_a_later_span_fails_as_one_process_finds_it(
+    tmp_path: Path,
+    bundle: bytes,
+    spans: list[list[Any]],
+    change: dict[str, Any],
+    first_error: str,
+) -> None:
+    documents = _configmaps(60)
+    documents[change["at"]]["metadata"]["name"] = change["to"]
+    data = repack(with_objects(members_of(bundle), CONFIGMAP_FILE, documents))
+    error = verify_error(tmp_path, data)
+    assert error.message == _alone(tmp_path, data)
+    assert error.message.startswith(f"{CONFIGMAP_FILE}: {first_error}")
+    assert sum(1 for piece in spans[0] if piece[1] is not None) > 2, "no file was cut"
+
+
+def test_a_file_holding_fewer_documents_than_its_entry_says_fails_as_one_process_finds_it(
+    tmp_path: Path, bundle: bytes, spans: list[list[Any]]
+) -> None:
+    members = with_objects(members_of(bundle), CONFIGMAP_FILE, _configmaps(60))
+
+    def more(manifest: dict[str, Any]) -> None:
+        for entry in manifest["files"]:
+            if entry["path"] == CONFIGMAP_FILE:
+                entry["objects"] += 1
+        manifest["totals"]["objects"] += 1
+
+    data = repack(with_manifest(members, more))
+    error = verify_error(tmp_path, data)
+    assert error.message == _alone(tmp_path, data)
+    assert "holds 60 documents" in error.message
