@@ -32,7 +32,7 @@ __all__ = [
     "open_secrets",
     "require_signature",
 ]
-from kbundle.core.model import ProgressCallback, is_secret
+from kbundle.core.model import FileEntry, ProgressCallback, is_secret
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,17 @@ class ReadyBundle:
 
     @property
     def secrets_sealed(self) -> bool:
-        """Whether any Secret of the bundle is still encrypted (verification proved that
-        every Secret is sealed exactly when the manifest says so)."""
+        """Whether any Secret of the bundle is still encrypted."""
+        return any(entry.objects and self.sealed(entry) for entry in self.bundle.entries)
+
+    def sealed(self, entry: FileEntry) -> bool:
+        """Whether ``entry``'s Secrets are still encrypted: verification proved every Secret
+        sealed exactly when the manifest says so, and opened files are kept apart."""
         bundle = self.bundle
-        return bundle.manifest.secrets_encrypted and any(
-            entry.objects and entry.path not in bundle.replaced
-            for entry in bundle.entries
-            if is_secret(entry.api_version, entry.kind)
+        return (
+            bundle.manifest.secrets_encrypted
+            and is_secret(entry.api_version, entry.kind)
+            and entry.path not in bundle.replaced
         )
 
     def refuse_sealed_secrets(self) -> None:

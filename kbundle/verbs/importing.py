@@ -23,7 +23,7 @@ from kbundle.bundle.trust import ReadyBundle, TrustPolicy
 from kbundle.cluster import Cluster, open_cluster
 from kbundle.core.collector import only_young_collected
 from kbundle.core.errors import ExitCode, TransformError
-from kbundle.core.model import FileEntry, ObjectRef, ProgressCallback, is_secret
+from kbundle.core.model import FileEntry, ObjectRef, ProgressCallback
 from kbundle.core.progress import READING_BUNDLE, Every, begin_phase
 from kbundle.core.scratch import scratch_folder
 from kbundle.core.spool import ObjectSpool
@@ -222,9 +222,6 @@ def transformed_levels(
 
 def _as_verified(ready: ReadyBundle, entry: FileEntry) -> ObjectSpool | None:
     """The spool verification wrote ``entry`` to, when its objects go to the cluster as they
-    are: reading 50,000 objects back and spooling them again cost 0.3 s. Sealed Secrets are
-    never among them: verification proved a file's Secrets sealed exactly when the manifest
-    says so, and opened ones are kept apart (``replaced``); ``refuse_sealed`` checks the rest."""
-    if ready.bundle.manifest.secrets_encrypted and is_secret(entry.api_version, entry.kind):
-        return None
-    return ready.bundle.spooled(entry)
+    are: reading 50,000 objects back and spooling them again cost 0.3 s. A file of sealed
+    Secrets is never taken whole: ``refuse_sealed`` checks it, object by object."""
+    return None if ready.sealed(entry) else ready.bundle.spooled(entry)
