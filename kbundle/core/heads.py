@@ -64,19 +64,20 @@ class HeadTable(Positional[Head]):
         return len(self._ends)
 
     def __iter__(self) -> Iterator[Head]:
-        shared, names, start = self._shared, self._names, 0
-        for number, end in zip(self._shared_of, self._ends, strict=True):
-            api_version, group, kind, namespace = shared[number]
-            name = names[start:end].decode()
-            start = end
+        for (api_version, group, kind, namespace), name in self._rows():
             yield api_version, ObjectRef(group, kind, namespace, name)
 
     def namespaced_names(self) -> Iterator[tuple[str, str]]:
         """Each head's namespace and name, in order, without its ref: what tells two
         objects of one kind apart."""
+        for shared, name in self._rows():
+            yield shared[3], name
+
+    def _rows(self) -> Iterator[tuple[_Shared, str]]:
+        """Each head's shared strings and name, in order."""
         shared, names, start = self._shared, self._names, 0
         for number, end in zip(self._shared_of, self._ends, strict=True):
-            yield shared[number][3], names[start:end].decode()
+            yield shared[number], names[start:end].decode()
             start = end
 
     def order(self, leading: Sequence[int]) -> array[int]:

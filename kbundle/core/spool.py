@@ -158,8 +158,8 @@ class ObjectSpool(Positional[Object]):
     def joined(cls, spools: Sequence[ObjectSpool]) -> ObjectSpool:
         """One spool of ``spools``' objects, in order, whose files it takes over (they are
         closed with it): nothing is read or written again, only places and heads copied."""
-        if len(spools) == 1:
-            return spools[0]
+        if len(spools) <= 1:
+            return spools[0] if spools else cls()
         spool = cls.__new__(cls)
         spool._files, spool._starts = [], []
         spool._places, spool._heads, spool._owners = array("q"), HeadTable(), set()
@@ -170,8 +170,6 @@ class ObjectSpool(Positional[Object]):
             spool._places.extend(part._places)
             spool._heads.extend(part._heads)
             spool._owners |= part._owners
-        if not spool._files:
-            spool._files, spool._starts = [SpoolFile()], [0]
         return spool
 
     def append(self, obj: Object) -> None:
